@@ -1,0 +1,3 @@
+from floe_cli.main import main
+
+main()

@@ -1,0 +1,170 @@
+"""The ``floe.yaml`` model: what a data engineer writes, validated before anything runs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+__all__ = [
+    "CatalogSpec",
+    "DestinationSpec",
+    "FloeSpec",
+    "IngestionSpec",
+    "RetrySpec",
+    "S3Spec",
+    "SourceSpec",
+    "StorageSpec",
+]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+SOURCE_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+WriteMode = Literal["append", "replace", "merge"]
+MergeStrategy = Literal["upsert", "delete-insert"]
+SchemaContract = Literal["evolve", "freeze", "discard_value"]
+
+
+class CatalogSpec(BaseModel):
+    """The Iceberg catalog tables are registered in."""
+
+    model_config = _FROZEN
+
+    type: Literal["sql", "rest"] = "sql"
+    name: str = "floe"
+    uri: str | None = None
+    warehouse: str | None = None
+    credential: SecretStr | None = None
+    token: SecretStr | None = None
+    scope: str | None = None
+    properties: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _rest_needs_uri(self) -> Self:
+        if self.type == "rest" and not self.uri:
+            raise ValueError("a rest catalog needs a uri")
+        return self
+
+
+class S3Spec(BaseModel):
+    """S3-compatible object storage for table data."""
+
+    model_config = _FROZEN
+
+    endpoint: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    session_token: SecretStr | None = None
+    region: str | None = None
+    path_style: bool = False
+
+
+class StorageSpec(BaseModel):
+    model_config = _FROZEN
+
+    s3: S3Spec | None = None
+
+
+class RetrySpec(BaseModel):
+    """Retries of transient failures, with exponential backoff."""
+
+    model_config = _FROZEN
+
+    max_retries: int = Field(default=3, ge=0, le=20)
+    initial_delay_seconds: float = Field(default=1.0, ge=0.0, le=300.0)
+
+
+class DestinationSpec(BaseModel):
+    """Where a source lands and how rows are written."""
+
+    model_config = _FROZEN
+
+    table: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w]*\.[A-Za-z_][\w]*$")
+    namespace: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w]*$")
+    write_mode: WriteMode = "append"
+    merge_strategy: MergeStrategy = "upsert"
+    primary_key: str | list[str] | None = None
+    schema_contract: SchemaContract = "evolve"
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.table and self.namespace:
+            raise ValueError("give either 'table' or 'namespace', not both")
+        if not self.table and not self.namespace:
+            raise ValueError("give 'table' (namespace.table) or 'namespace'")
+        if self.write_mode == "merge" and not self.primary_key:
+            raise ValueError("write_mode 'merge' needs a primary_key")
+        return self
+
+    @property
+    def primary_keys(self) -> list[str]:
+        if self.primary_key is None:
+            return []
+        return [self.primary_key] if isinstance(self.primary_key, str) else list(self.primary_key)
+
+    @property
+    def namespace_name(self) -> str:
+        """The Iceberg namespace rows land in."""
+        if self.table:
+            return self.table.split(".", 1)[0]
+        assert self.namespace is not None
+        return self.namespace
+
+    @property
+    def target(self) -> str:
+        """``namespace.table`` or ``namespace.*`` for display."""
+        return self.table or f"{self.namespace}.*"
+
+
+class SourceSpec(BaseModel):
+    """One source: its type, its own config block (validated by its plugin) and destination."""
+
+    model_config = _FROZEN
+
+    name: str = Field(pattern=SOURCE_NAME_PATTERN, max_length=63)
+    type: str = Field(min_length=1)
+    schedule: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    destination: DestinationSpec
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and len(value.split()) not in (5, 6):
+            raise ValueError("schedule must be a cron expression with 5 fields, e.g. '0 * * * *'")
+        return value
+
+
+class IngestionSpec(BaseModel):
+    model_config = _FROZEN
+
+    plugin: str = "dlt"
+    pipelines_dir: str | None = None
+    sources: list[SourceSpec] = Field(default_factory=list)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[SourceSpec]) -> list[SourceSpec]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.name in seen:
+                raise ValueError(f"duplicate source name {source.name!r}")
+            seen.add(source.name)
+        return sources
+
+    def source(self, name: str) -> SourceSpec:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+
+class FloeSpec(BaseModel):
+    """A whole ``floe.yaml``."""
+
+    model_config = _FROZEN
+
+    catalog: CatalogSpec = Field(default_factory=CatalogSpec)
+    storage: StorageSpec = Field(default_factory=StorageSpec)
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    ingestion: IngestionSpec = Field(default_factory=IngestionSpec)
