@@ -8,25 +8,35 @@ import click
 
 from floe_cli import __version__
 from floe_cli._errors import handle_errors
+from floe_cli._options import CONFIG_OPTION
+from floe_cli.ingest import ingest
 from floe_cli.plugins import plugins
+from floe_cli.tables import tables
 
 __all__ = ["cli", "main"]
-
-CONFIG_OPTION = click.option(
-    "-f",
-    "--file",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("floe.yaml"),
-    show_default=True,
-    help="The project's floe.yaml.",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="floe")
-def cli() -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["console", "json"]),
+    default="console",
+    show_default=True,
+    help="Format of log events on stderr.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="warning",
+    show_default=True,
+    help="Lowest level of log events shown.",
+)
+def cli(log_format: str, log_level: str) -> None:
     """floe: declarative ingestion into Apache Iceberg tables."""
+    from floe_cli._logging import configure_logging
+
+    configure_logging(log_format, log_level)
 
 
 @cli.command("compile")
@@ -49,6 +59,8 @@ def compile_command(config_file: Path, output: Path | None) -> None:
 
 
 cli.add_command(plugins)
+cli.add_command(ingest)
+cli.add_command(tables)
 
 
 def main() -> None:

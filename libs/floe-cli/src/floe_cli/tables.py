@@ -1,0 +1,96 @@
+"""``floe tables``: look at what landed, through the catalog."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from floe_cli._errors import EXIT_FAILED, fail, handle_errors
+from floe_cli._options import CONFIG_OPTION
+from floe_cli._table import render_table
+
+__all__ = ["tables"]
+
+
+@click.group()
+def tables() -> None:
+    """List and show Iceberg tables."""
+
+
+@tables.command("list")
+@CONFIG_OPTION
+@handle_errors
+def list_tables(config_file: Path) -> None:
+    """Every table in the project's catalog."""
+    from floe_cli._project import load_ingestion
+
+    _, plugin = load_ingestion(config_file)
+    names = plugin.list_tables()
+    if not names:
+        click.echo("no tables yet: run 'floe ingest run' first", err=True)
+    for name in names:
+        click.echo(name)
+
+
+def _load_or_fail(plugin: object, name: str, action: str) -> object:
+    from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+
+    try:
+        return getattr(plugin, action)(name)
+    except (NoSuchTableError, NoSuchNamespaceError, ValueError):
+        fail(f"no table {name!r} in the catalog (see 'floe tables list')", EXIT_FAILED)
+        raise
+
+
+@tables.command("show")
+@click.argument("name")
+@CONFIG_OPTION
+@click.option("--limit", default=20, show_default=True, help="Rows to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print rows as JSON lines.")
+@handle_errors
+def show(name: str, config_file: Path, limit: int, as_json: bool) -> None:
+    """The first rows of table NAME (namespace.table)."""
+    from floe_cli._project import load_ingestion
+
+    _, plugin = load_ingestion(config_file)
+    table = _load_or_fail(plugin, name, "read_table")
+    rows = table.slice(0, limit).to_pylist()  # type: ignore[attr-defined]
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, default=str))
+        return
+    headers = list(table.column_names)  # type: ignore[attr-defined]
+    cells = [[_cell(row[h]) for h in headers] for row in rows]
+    click.echo(render_table(headers, cells))
+    click.echo(f"({len(rows)} of {table.num_rows} rows shown)", err=True)  # type: ignore[attr-defined]
+
+
+def _cell(value: object) -> str:
+    text = "NULL" if value is None else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+@tables.command("history")
+@click.argument("name")
+@CONFIG_OPTION
+@handle_errors
+def history(name: str, config_file: Path) -> None:
+    """The snapshots of table NAME, oldest first."""
+    from floe_cli._project import load_ingestion
+
+    _, plugin = load_ingestion(config_file)
+    snapshots = _load_or_fail(plugin, name, "table_history")
+    rows = [
+        [
+            str(s["snapshot_id"]),
+            datetime.fromtimestamp(s["timestamp_ms"] / 1000, UTC).isoformat(timespec="seconds"),
+            s["operation"],
+            f"{s['added_records']:,}",
+            f"{s['total_records']:,}",
+        ]
+        for s in snapshots  # type: ignore[attr-defined]
+    ]
+    click.echo(render_table(["snapshot", "committed", "operation", "added", "total"], rows))

@@ -1,0 +1,86 @@
+"""Mapping floe's ``catalog:`` and ``storage:`` blocks to pyiceberg properties, in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from floe_ingestion_dlt.types import DestinationSettings
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+
+__all__ = ["catalog_properties", "open_catalog", "warehouse_url"]
+
+
+def warehouse_url(settings: DestinationSettings) -> str:
+    """The warehouse as a URL (``file:///...`` for local folders, ``s3://...`` as given)."""
+    catalog = settings.catalog
+    warehouse = catalog.warehouse or str(Path(settings.project_dir) / ".floe" / "warehouse")
+    if "://" in warehouse:
+        return warehouse
+    return Path(warehouse).resolve().as_uri()
+
+
+def _s3_properties(settings: DestinationSettings) -> dict[str, str]:
+    s3 = settings.storage.s3
+    if s3 is None:
+        return {}
+    props: dict[str, str] = {}
+    if s3.endpoint:
+        props["s3.endpoint"] = s3.endpoint
+    if s3.access_key_id:
+        props["s3.access-key-id"] = s3.access_key_id
+    if s3.secret_access_key:
+        props["s3.secret-access-key"] = s3.secret_access_key.get_secret_value()
+    if s3.session_token:
+        props["s3.session-token"] = s3.session_token.get_secret_value()
+    if s3.region:
+        props["s3.region"] = s3.region
+    if s3.path_style:
+        props["s3.force-virtual-addressing"] = "false"
+    return props
+
+
+def catalog_properties(settings: DestinationSettings) -> dict[str, str]:
+    """pyiceberg properties for the configured catalog. Contains secrets: never log it."""
+    catalog = settings.catalog
+    props: dict[str, str] = {"type": catalog.type}
+    if catalog.type == "sql":
+        props["uri"] = catalog.uri or (
+            f"sqlite:///{Path(settings.project_dir).resolve() / '.floe' / 'catalog.db'}"
+        )
+        props["warehouse"] = warehouse_url(settings)
+    else:
+        assert catalog.uri is not None
+        props["uri"] = catalog.uri
+        if catalog.warehouse:
+            props["warehouse"] = catalog.warehouse
+        if catalog.credential:
+            props["credential"] = catalog.credential.get_secret_value()
+        if catalog.token:
+            props["token"] = catalog.token.get_secret_value()
+        if catalog.scope:
+            props["scope"] = catalog.scope
+    props.update(_s3_properties(settings))
+    props.update(catalog.properties)
+    return props
+
+
+def prepare_local(settings: DestinationSettings) -> None:
+    """Create the folders an embedded catalog and a local warehouse live in."""
+    props = catalog_properties(settings)
+    uri = props.get("uri", "")
+    if props["type"] == "sql" and uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    warehouse = props.get("warehouse", "")
+    if warehouse.startswith("file://"):
+        Path(warehouse.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+
+
+def open_catalog(settings: DestinationSettings) -> Catalog:
+    """The pyiceberg catalog floe writes through."""
+    from pyiceberg.catalog import load_catalog
+
+    prepare_local(settings)
+    return load_catalog(settings.catalog.name, **catalog_properties(settings))

@@ -1,0 +1,129 @@
+"""The ``sql_database`` source type: dlt's sql_database source with floe's hints applied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from floe_core.health import HealthState, HealthStatus
+from floe_ingestion_dlt.errors import PipelineConfigurationError
+from floe_ingestion_dlt.hints import apply_destination_hints
+from floe_ingestion_dlt.types import DltSource, SourceContext, SourceType
+from pydantic import BaseModel
+
+from floe_dlt_source_sql_database.config import DRIVERS, SqlDatabaseConfig
+
+__all__ = ["SqlDatabaseSource", "resolve_url"]
+
+_INSTALL = "pip install floe-dlt-source-sql-database"
+
+
+_DEFAULT_DRIVER = {
+    "postgresql": "postgresql+psycopg2",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
+
+
+def resolve_url(config: SqlDatabaseConfig, project_dir: str) -> str:
+    """The SQLAlchemy URL: a relative SQLite path resolved against the project folder, and
+    the driver floe installs named explicitly (SQLAlchemy 2.1 defaults PostgreSQL to psycopg 3)."""
+    url = config.credentials.get_secret_value()
+    scheme, rest = url.split("://", 1)
+    if config.scheme == "sqlite":
+        path = rest.removeprefix("/")
+        if path and path != ":memory:" and not url.startswith("sqlite:////"):
+            return f"sqlite:///{(Path(project_dir) / path).resolve()}"
+        return url
+    return f"{_DEFAULT_DRIVER.get(scheme.lower(), scheme)}://{rest}"
+
+
+def _connectorx_url(url: str) -> str:
+    """connectorx names drivers by scheme only (``postgresql://``, ``mysql://``)."""
+    scheme, rest = url.split("://", 1)
+    base = scheme.split("+", 1)[0]
+    return f"{'mysql' if base == 'mariadb' else base}://{rest}"
+
+
+class SqlDatabaseSource(SourceType):
+    """Tables of SQLite, PostgreSQL and MySQL/MariaDB databases."""
+
+    name = "sql_database"
+    config_model = SqlDatabaseConfig
+
+    def check_imports(self) -> None:
+        for module, package in (("sqlalchemy", "sqlalchemy"), ("pyarrow", "pyarrow")):
+            try:
+                __import__(module)
+            except ImportError as exc:
+                raise ImportError(f"{module} is missing: pip install {package}") from exc
+
+    def _check_driver(self, config: SqlDatabaseConfig) -> None:
+        module, package = DRIVERS[config.scheme]
+        try:
+            __import__(module)
+        except ImportError as exc:
+            raise ImportError(
+                f"the {config.scheme} driver {module} is missing: pip install {package} "
+                f"(or {_INSTALL}[{'postgres' if 'postgres' in config.scheme else 'mysql'}])"
+            ) from exc
+        if config.effective_backend == "connectorx":
+            try:
+                __import__("connectorx")
+            except ImportError as exc:
+                raise ImportError("connectorx is missing: pip install connectorx") from exc
+
+    def build(self, config: BaseModel, context: SourceContext) -> DltSource:
+        import dlt
+        from dlt.sources.sql_database import sql_database
+
+        assert isinstance(config, SqlDatabaseConfig)
+        self._check_driver(config)
+        url = resolve_url(config, context.project_dir)
+        backend_kwargs: dict[str, Any] = {}
+        if config.effective_backend == "connectorx":
+            backend_kwargs = {"conn": _connectorx_url(url), "return_type": "arrow"}
+        source = sql_database(
+            credentials=url,
+            schema=config.schema_name,
+            table_names=None if config.tables == "all" else list(config.tables),
+            backend=config.effective_backend,
+            chunk_size=config.chunk_size,
+            reflection_level="full_with_precision",
+            backend_kwargs=backend_kwargs,
+        )
+        cursor = config.cursor_field or context.cursor_field
+        if cursor:
+            with_cursor = [
+                r
+                for r in source.selected_resources.values()
+                if isinstance(r.columns, dict) and cursor in r.columns
+            ]
+            if not with_cursor:
+                raise PipelineConfigurationError(
+                    f"source {context.source_name!r}: config.cursor_field: no selected table has "
+                    f"a column {cursor!r}",
+                    source_type=self.name,
+                )
+            for resource in with_cursor:
+                resource.apply_hints(
+                    incremental=dlt.sources.incremental(
+                        cursor, initial_value=config.initial_value, row_order="asc"
+                    )
+                )
+        return apply_destination_hints(source, context)
+
+    def health_check(
+        self, config: BaseModel, context: SourceContext, timeout: float
+    ) -> HealthStatus:
+        import sqlalchemy as sa
+
+        assert isinstance(config, SqlDatabaseConfig)
+        self._check_driver(config)
+        engine = sa.create_engine(resolve_url(config, context.project_dir))
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        finally:
+            engine.dispose()
+        return HealthStatus(HealthState.HEALTHY, f"{config.scheme} database answers")

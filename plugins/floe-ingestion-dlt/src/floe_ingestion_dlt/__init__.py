@@ -1,0 +1,30 @@
+"""floe's dlt ingestion plugin."""
+
+from floe_ingestion_dlt.config import DltIngestionConfig, IngestionSourceConfig, RetryConfig
+from floe_ingestion_dlt.errors import (
+    DestinationWriteError,
+    ErrorCategory,
+    IngestionError,
+    PipelineConfigurationError,
+    SchemaContractViolation,
+    SourceConnectionError,
+    SourceNotInstalledError,
+    categorize_error,
+)
+from floe_ingestion_dlt.plugin import DltIngestionPlugin, SourceRun
+
+__all__ = [
+    "DestinationWriteError",
+    "DltIngestionConfig",
+    "DltIngestionPlugin",
+    "ErrorCategory",
+    "IngestionError",
+    "IngestionSourceConfig",
+    "PipelineConfigurationError",
+    "RetryConfig",
+    "SchemaContractViolation",
+    "SourceConnectionError",
+    "SourceNotInstalledError",
+    "SourceRun",
+    "categorize_error",
+]

@@ -1,0 +1,166 @@
+"""The plugin's error taxonomy and how a failure is categorized for retry decisions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from floe_core.errors import FloeError
+
+__all__ = [
+    "DestinationWriteError",
+    "ErrorCategory",
+    "IngestionError",
+    "PipelineConfigurationError",
+    "SchemaContractViolation",
+    "SourceConnectionError",
+    "SourceNotInstalledError",
+    "categorize_error",
+    "root_cause",
+]
+
+
+class ErrorCategory(StrEnum):
+    """What a failure means for the caller: retry, give up, inspect, or fix the config."""
+
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+    PARTIAL = "partial"
+    CONFIGURATION = "configuration"
+
+
+class IngestionError(FloeError):
+    """A source failed to load; carries where it happened."""
+
+    category: ErrorCategory = ErrorCategory.PERMANENT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source_type: str = "",
+        destination_table: str = "",
+        pipeline_name: str = "",
+        category: ErrorCategory | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.source_type = source_type
+        self.destination_table = destination_table
+        self.pipeline_name = pipeline_name
+        if category is not None:
+            self.category = category
+
+
+class SourceConnectionError(IngestionError):
+    """The source could not be reached or answered with an error."""
+
+
+class DestinationWriteError(IngestionError):
+    """Writing to the Iceberg catalog or storage failed."""
+
+
+class SchemaContractViolation(IngestionError):  # noqa: N818 - contract name
+    """Incoming data does not fit the table under the configured schema contract."""
+
+
+class PipelineConfigurationError(IngestionError):
+    """The source or destination configuration is invalid."""
+
+    category = ErrorCategory.CONFIGURATION
+
+
+class SourceNotInstalledError(PipelineConfigurationError):
+    """``type:`` names a source type no installed package provides."""
+
+    def __init__(self, source_type: str, installed: list[str]) -> None:
+        self.distribution = f"floe-dlt-source-{source_type.replace('_', '-')}"
+        super().__init__(
+            f"source type {source_type!r} is not installed: pip install {self.distribution} "
+            f"(installed source types: {', '.join(sorted(installed)) or 'none'})",
+            source_type=source_type,
+        )
+
+
+_TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
+_PERMANENT_STATUS = {401, 403}
+_CONFIGURATION_STATUS = {400, 404, 405, 410, 422}
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """Unwrap dlt's ``PipelineStepFailed``, job and resource-extraction wrappers."""
+    from dlt.extract.exceptions import ResourceExtractionError
+    from dlt.load.exceptions import LoadClientJobException
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, PipelineStepFailed):
+            exc = exc.exception
+        elif isinstance(exc, LoadClientJobException) and exc.client_exception is not None:
+            exc = exc.client_exception
+        elif isinstance(exc, ResourceExtractionError) and exc.__cause__ is not None:
+            exc = exc.__cause__
+        else:
+            break
+    return exc
+
+
+def _http_status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _categorize_one(exc: BaseException) -> ErrorCategory | None:
+    import requests
+    from dlt.common.exceptions import TerminalException, TransientException
+    from dlt.common.schema.exceptions import DataValidationError
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, IngestionError):
+        return exc.category
+    status = _http_status(exc)
+    if status is not None:
+        if status in _TRANSIENT_STATUS or status >= 500:
+            return ErrorCategory.TRANSIENT
+        if status in _PERMANENT_STATUS:
+            return ErrorCategory.PERMANENT
+        if status in _CONFIGURATION_STATUS:
+            return ErrorCategory.CONFIGURATION
+        return ErrorCategory.PERMANENT
+    if isinstance(exc, (requests.Timeout, requests.ConnectionError, TimeoutError, ConnectionError)):
+        return ErrorCategory.TRANSIENT
+    if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError, sa_exc.OperationalError)):
+        return ErrorCategory.TRANSIENT
+    if isinstance(exc, (sa_exc.NoSuchTableError, sa_exc.ArgumentError, sa_exc.ProgrammingError)):
+        return ErrorCategory.CONFIGURATION
+    if isinstance(exc, DataValidationError):
+        return ErrorCategory.PERMANENT
+    if isinstance(exc, TransientException):
+        return ErrorCategory.TRANSIENT
+    if isinstance(exc, TerminalException):
+        return ErrorCategory.PERMANENT
+    return None
+
+
+def categorize_error(exc: BaseException) -> ErrorCategory:
+    """Categorize by exception type and HTTP status, following causes; never by message text.
+
+    A load step that failed after some of its jobs completed is PARTIAL.
+    """
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    if isinstance(exc, PipelineStepFailed) and exc.step == "load":
+        jobs = getattr(exc.step_info, "load_packages", None) or []
+        if any(getattr(p, "jobs", {}).get("completed_jobs") for p in jobs):
+            return ErrorCategory.PARTIAL
+    current: BaseException | None = root_cause(exc)
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        category = _categorize_one(current)
+        if category is not None:
+            return category
+        current = current.__cause__ or current.__context__
+    return ErrorCategory.PERMANENT

@@ -1,0 +1,173 @@
+"""Building a dlt pipeline for one source and running it to a committed load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from floe_ingestion_dlt.config import IngestionSourceConfig, RetryConfig
+from floe_ingestion_dlt.errors import (
+    DestinationWriteError,
+    ErrorCategory,
+    IngestionError,
+    PipelineConfigurationError,
+    SchemaContractViolation,
+    SourceConnectionError,
+    categorize_error,
+    root_cause,
+)
+from floe_ingestion_dlt.hints import schema_contract
+from floe_ingestion_dlt.retry import call_with_retry
+from floe_ingestion_dlt.types import DestinationSettings, DestinationType, SourceContext, SourceType
+
+__all__ = ["DltPipeline", "LoadOutcome", "build_pipeline", "run_pipeline"]
+
+DltPipelineObject = Any  # dlt.Pipeline
+
+
+@dataclass
+class DltPipeline:
+    """One source's pipeline: its config, its builders and the dlt pipeline object."""
+
+    source: IngestionSourceConfig
+    source_config: BaseModel
+    source_type: SourceType
+    destination_type: DestinationType
+    settings: DestinationSettings
+    context: SourceContext
+    pipeline: DltPipelineObject
+
+    @property
+    def name(self) -> str:
+        return str(self.pipeline.pipeline_name)
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    rows_loaded: int
+    bytes_written: int
+    tables: dict[str, int]
+
+
+def build_pipeline(
+    source: IngestionSourceConfig,
+    source_config: BaseModel,
+    source_type: SourceType,
+    destination_type: DestinationType,
+    settings: DestinationSettings,
+    pipelines_dir: Path,
+    progress: str | None = None,
+) -> DltPipeline:
+    import dlt
+
+    pipelines_dir.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {"progress": progress} if progress else {}
+    pipeline = dlt.pipeline(
+        pipeline_name=source.pipeline_name,
+        pipelines_dir=str(pipelines_dir),
+        destination=destination_type.build(settings),
+        dataset_name=source.namespace,
+        **options,
+    )
+    context = SourceContext(
+        source_name=source.name,
+        project_dir=settings.project_dir,
+        write_mode=source.write_mode,
+        merge_strategy=source.merge_strategy,
+        primary_key=list(source.primary_key),
+        cursor_field=source.cursor_field,
+        table_name=source.table_name,
+    )
+    return DltPipeline(
+        source, source_config, source_type, destination_type, settings, context, pipeline
+    )
+
+
+def _user_tables(row_counts: dict[str, int]) -> dict[str, int]:
+    return {t: n for t, n in row_counts.items() if not t.startswith("_dlt")}
+
+
+def _bytes_written(info: Any) -> int:
+    total = 0
+    for package in getattr(info, "load_packages", []):
+        for job in package.jobs.get("completed_jobs", []):
+            if not job.job_file_info.table_name.startswith("_dlt"):
+                total += int(job.file_size or 0)
+    return total
+
+
+def _discard_unloadable(handle: DltPipeline) -> None:
+    """Abort packages that can never load and restore the pipeline state they started from.
+
+    Without this, a package rejected by the schema contract would block every later run, and
+    an incremental cursor advanced at extract time would skip the rejected rows.
+    """
+    pipeline = handle.pipeline
+    if pipeline.has_pending_data:
+        pipeline.abort_packages()
+
+
+def _describe(cause: BaseException) -> str:
+    """One line about the failure."""
+    return f"{type(cause).__name__}: {' '.join(str(cause).split())}"
+
+
+def _wrap(exc: Exception, handle: DltPipeline) -> IngestionError:
+    if isinstance(exc, IngestionError):
+        return exc
+    from dlt.common.schema.exceptions import DataValidationError
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    cause = root_cause(exc)
+    category = categorize_error(exc)
+    step = exc.step if isinstance(exc, PipelineStepFailed) else "extract"
+    error_class: type[IngestionError]
+    if isinstance(cause, DataValidationError):
+        error_class = SchemaContractViolation
+    elif category is ErrorCategory.CONFIGURATION:
+        error_class = PipelineConfigurationError
+    elif step in ("load", "sync"):
+        error_class = DestinationWriteError
+    else:
+        error_class = SourceConnectionError
+    source = handle.source
+    message = f"source {source.name!r} ({source.source_type}) -> {source.target}: {step} failed: "
+    message += _describe(cause)[:500]
+    return error_class(
+        message,
+        source_type=source.source_type,
+        destination_table=source.target,
+        pipeline_name=handle.name,
+        category=category,
+    )
+
+
+def run_pipeline(handle: DltPipeline, retry: RetryConfig) -> LoadOutcome:
+    """Extract, normalize and load one source, retrying transient failures."""
+    pipeline = handle.pipeline
+
+    def attempt() -> Any:
+        dlt_source = handle.source_type.build(handle.source_config, handle.context)
+        try:
+            return pipeline.run(
+                dlt_source,
+                schema_contract=schema_contract(handle.source.schema_contract),
+                **handle.destination_type.run_options(),
+            )
+        except Exception as exc:
+            if categorize_error(exc) is not ErrorCategory.TRANSIENT:
+                _discard_unloadable(handle)
+            raise
+
+    try:
+        info = call_with_retry(attempt, retry, pipeline_name=handle.name)
+    except Exception as exc:
+        raise _wrap(exc, handle) from exc
+    normalize = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+    tables = _user_tables(dict(normalize.row_counts)) if normalize else {}
+    return LoadOutcome(
+        rows_loaded=sum(tables.values()), bytes_written=_bytes_written(info), tables=tables
+    )

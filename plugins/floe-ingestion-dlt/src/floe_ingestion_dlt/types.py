@@ -1,0 +1,109 @@
+"""What source and destination packages provide to the dlt plugin through its hooks."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from floe_core.health import HealthState, HealthStatus
+from floe_core.spec import CatalogSpec, StorageSpec
+from pydantic import BaseModel
+
+__all__ = [
+    "DestinationSettings",
+    "DestinationType",
+    "DltDestination",
+    "DltSource",
+    "SourceContext",
+    "SourceType",
+]
+
+DltSource = Any  # dlt.sources.DltSource (or a DltResource)
+DltDestination = Any  # dlt.common.destination.Destination
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What a source needs to know beyond its own config block."""
+
+    source_name: str
+    project_dir: str
+    write_mode: str = "append"
+    merge_strategy: str = "upsert"
+    primary_key: list[str] = field(default_factory=list)
+    cursor_field: str | None = None
+    table_name: str | None = None
+
+
+class SourceType(ABC):
+    """A ``type:`` of source: validates its config block and builds the dlt source."""
+
+    name: ClassVar[str]
+    config_model: ClassVar[type[BaseModel]]
+
+    @property
+    def distribution(self) -> str:
+        """The package to ``pip install`` for this source type."""
+        return f"floe-dlt-source-{self.name.replace('_', '-')}"
+
+    @abstractmethod
+    def check_imports(self) -> None:
+        """Raise ``ImportError`` naming the missing module and the ``pip install`` line."""
+
+    @abstractmethod
+    def build(self, config: BaseModel, context: SourceContext) -> DltSource:
+        """Build the dlt source with all its resources, applying the context's hints."""
+
+    def health_check(
+        self, config: BaseModel, context: SourceContext, timeout: float
+    ) -> HealthStatus:
+        """Can the source be reached? Sources that cannot tell report HEALTHY."""
+        return HealthStatus(HealthState.HEALTHY, f"{self.name}: nothing to check")
+
+
+@dataclass(frozen=True)
+class DestinationSettings:
+    """The catalog and storage a destination writes through."""
+
+    catalog: CatalogSpec
+    storage: StorageSpec
+    project_dir: str
+
+
+class DestinationType(ABC):
+    """Where dlt writes: builds the dlt destination and reads back what landed."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def check_imports(self) -> None:
+        """Raise ``ImportError`` naming the missing module and the ``pip install`` line."""
+
+    @abstractmethod
+    def destination_config(self, settings: DestinationSettings) -> dict[str, Any]:
+        """The destination's configuration as a flat dict (secrets included: never log it)."""
+
+    @abstractmethod
+    def build(self, settings: DestinationSettings) -> DltDestination:
+        """A dlt destination writing through ``settings``' catalog; never an implicit one."""
+
+    def run_options(self) -> dict[str, Any]:
+        """Extra keyword arguments for ``pipeline.run`` (table format, file format)."""
+        return {}
+
+    @abstractmethod
+    def health_check(self, settings: DestinationSettings, timeout: float) -> HealthStatus:
+        """Open the catalog and report whether it answers."""
+
+    @abstractmethod
+    def list_tables(self, settings: DestinationSettings) -> list[str]:
+        """Every ``namespace.table`` in the catalog."""
+
+    @abstractmethod
+    def read_table(self, settings: DestinationSettings, name: str, limit: int | None = None) -> Any:
+        """The rows of ``namespace.table`` as a ``pyarrow.Table``."""
+
+    def table_history(self, settings: DestinationSettings, name: str) -> list[dict[str, Any]]:
+        """Snapshots of ``namespace.table``, oldest first."""
+        return []
