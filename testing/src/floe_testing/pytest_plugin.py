@@ -3,5 +3,21 @@
 from __future__ import annotations
 
 from floe_testing.fixtures.entry_points import fake_distribution
+from floe_testing.fixtures.ingestion import (
+    dlt_config,
+    dlt_plugin,
+    floe_project,
+    mariadb_db,
+    mock_dlt_source,
+    postgres_db,
+)
 
-__all__ = ["fake_distribution"]
+__all__ = [
+    "dlt_config",
+    "dlt_plugin",
+    "fake_distribution",
+    "floe_project",
+    "mariadb_db",
+    "mock_dlt_source",
+    "postgres_db",
+]

@@ -1,0 +1,125 @@
+"""Write modes, incremental loads and state recovery, read back from the Iceberg tables."""
+
+from __future__ import annotations
+
+import shutil
+
+import pyarrow.compute as pc
+from floe_testing.fixtures.databases import SourceDb
+from floe_testing.fixtures.ingestion import FloeProject
+
+
+def _create(db: SourceDb, rows: int, start: int = 1) -> None:
+    db.execute(
+        f"CREATE TABLE {db.table} (id INTEGER PRIMARY KEY, name VARCHAR(50), "
+        "updated_at TIMESTAMP NULL)"
+    )
+    _insert(db, rows, start)
+
+
+def _insert(db: SourceDb, rows: int, start: int, day: int = 1) -> None:
+    if rows == 0:
+        return
+    db.execute(
+        f"INSERT INTO {db.table} (id, name, updated_at) VALUES (:id, :name, :updated_at)",
+        params=[
+            {"id": i, "name": f"row {i}", "updated_at": f"2024-01-{day:02d} 00:00:{i % 60:02d}"}
+            for i in range(start, start + rows)
+        ],
+    )
+
+
+def _project(project: FloeProject, db: SourceDb, destination: str, cursor: bool = False) -> None:
+    cursor_line = ", cursor_field: updated_at" if cursor else ""
+    project.write(
+        f"""
+        ingestion:
+          sources:
+            - name: src
+              type: sql_database
+              config: {{credentials: "{db.url}", tables: [{db.table}]{cursor_line}}}
+              destination: {destination}
+        """
+    )
+
+
+def _ids(project: FloeProject, table: str) -> list[int]:
+    return sorted(project.read(f"bronze.{table}")["id"].to_pylist())
+
+
+def test_append_twice_doubles_the_rows(floe_project: FloeProject, sqlite_db: SourceDb) -> None:
+    _create(sqlite_db, 50)
+    _project(floe_project, sqlite_db, "{namespace: bronze, write_mode: append}")
+    assert floe_project.run().result.rows_loaded == 50
+    assert floe_project.run().result.rows_loaded == 50
+    ids = _ids(floe_project, sqlite_db.table)
+    assert len(ids) == 100
+    assert set(ids) == set(range(1, 51))
+
+
+def test_replace_keeps_only_the_last_load(floe_project: FloeProject, sqlite_db: SourceDb) -> None:
+    _create(sqlite_db, 30)
+    _project(floe_project, sqlite_db, "{namespace: bronze, write_mode: replace}")
+    floe_project.run()
+    sqlite_db.execute(f"DELETE FROM {sqlite_db.table} WHERE id > 10")
+    assert floe_project.run().result.rows_loaded == 10
+    assert _ids(floe_project, sqlite_db.table) == list(range(1, 11))
+
+
+def test_merge_upserts(floe_project: FloeProject, source_db: SourceDb) -> None:
+    _create(source_db, 20)
+    _project(floe_project, source_db, "{namespace: bronze, write_mode: merge, primary_key: id}")
+    floe_project.run()
+    source_db.execute(f"UPDATE {source_db.table} SET name = 'changed' WHERE id IN (3, 4)")
+    _insert(source_db, 5, start=21)
+    assert floe_project.run().result.rows_loaded == 25
+
+    table = floe_project.read(f"bronze.{source_db.table}").sort_by("id")
+    rows = {row["id"]: row["name"] for row in table.to_pylist()}
+    assert len(rows) == table.num_rows == 25
+    assert rows[3] == rows[4] == "changed"
+    assert rows[5] == "row 5"
+    assert rows[25] == "row 25"
+
+
+def test_incremental_loads_only_new_rows(floe_project: FloeProject, source_db: SourceDb) -> None:
+    _create(source_db, 40)
+    _project(floe_project, source_db, "{namespace: bronze}", cursor=True)
+    assert floe_project.run().result.rows_loaded == 40
+    assert floe_project.run().result.rows_loaded == 0
+    _insert(source_db, 7, start=41, day=2)
+    assert floe_project.run().result.rows_loaded == 7
+    assert _ids(floe_project, source_db.table) == list(range(1, 48))
+
+
+def test_incremental_resumes_from_destination_state(
+    floe_project: FloeProject, sqlite_db: SourceDb
+) -> None:
+    _create(sqlite_db, 25)
+    _project(floe_project, sqlite_db, "{namespace: bronze}", cursor=True)
+    floe_project.run()
+    shutil.rmtree(floe_project.root / ".floe" / "pipelines")
+    _insert(sqlite_db, 5, start=26, day=2)
+
+    assert floe_project.run().result.rows_loaded == 5
+    ids = _ids(floe_project, sqlite_db.table)
+    assert ids == list(range(1, 31))
+
+
+def test_empty_table_is_success_with_zero_rows(
+    floe_project: FloeProject, sqlite_db: SourceDb
+) -> None:
+    _create(sqlite_db, 0)
+    _project(floe_project, sqlite_db, "{namespace: bronze}")
+    run = floe_project.run()
+    assert run.result.success
+    assert run.result.rows_loaded == 0
+
+
+def test_single_table_destination(floe_project: FloeProject, sqlite_db: SourceDb) -> None:
+    _create(sqlite_db, 12)
+    _project(floe_project, sqlite_db, "{table: raw.customers}")
+    run = floe_project.run()
+    assert run.tables == {"customers": 12}
+    table = floe_project.read("raw.customers")
+    assert pc.sum(table["id"]).as_py() == sum(range(1, 13))
