@@ -21,7 +21,7 @@ DDL = {
         at DATETIME(6), at_tz DATETIME(6), payload JSON) CHARACTER SET utf8mb4""",
 }
 
-ROWS = [
+ROWS: list[dict[str, object]] = [
     {
         "id": 1,
         "small": -7,
@@ -58,8 +58,9 @@ def _insert(db: SourceDb) -> None:
         value = dict(row)
         if value["payload"] is not None:
             value["payload"] = json.dumps(value["payload"])
-        if db.dialect != "postgresql" and value["at_tz"] is not None:
-            value["at_tz"] = value["at_tz"].replace(tzinfo=None)
+        at_tz = value["at_tz"]
+        if db.dialect != "postgresql" and isinstance(at_tz, datetime):
+            value["at_tz"] = at_tz.replace(tzinfo=None)
         if db.dialect == "sqlite" and value["amount"] is not None:
             value["amount"] = str(value["amount"])  # SQLite stores decimals as text or real
         params.append(value)
