@@ -93,6 +93,8 @@ def run(config_file: Path, sources: tuple[str, ...], as_json: bool) -> None:
             f"  {source.name}: {row.rows_loaded:,} rows in {row.duration_seconds:.1f}s", err=True
         )
     _print_summary(rows, as_json)
+    if any(row.error_category == "configuration" for row in rows):
+        sys.exit(EXIT_CONFIG)
     if any(row.status != "success" for row in rows):
         sys.exit(EXIT_FAILED)
 

@@ -147,20 +147,24 @@ def _categorize_one(exc: BaseException) -> ErrorCategory | None:
 def categorize_error(exc: BaseException) -> ErrorCategory:
     """Categorize by exception type and HTTP status, following causes; never by message text.
 
-    A load step that failed after some of its jobs completed is PARTIAL.
+    A failure that is not transient after part of a load package was committed is PARTIAL.
     """
     from dlt.pipeline.exceptions import PipelineStepFailed
 
-    if isinstance(exc, PipelineStepFailed) and exc.step == "load":
-        jobs = getattr(exc.step_info, "load_packages", None) or []
-        if any(getattr(p, "jobs", {}).get("completed_jobs") for p in jobs):
-            return ErrorCategory.PARTIAL
+    category = ErrorCategory.PERMANENT
     current: BaseException | None = root_cause(exc)
     seen: set[int] = set()
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        category = _categorize_one(current)
-        if category is not None:
-            return category
+        found = _categorize_one(current)
+        if found is not None:
+            category = found
+            break
         current = current.__cause__ or current.__context__
-    return ErrorCategory.PERMANENT
+    if (
+        category is not ErrorCategory.TRANSIENT
+        and isinstance(exc, PipelineStepFailed)
+        and exc.is_package_partially_loaded
+    ):
+        return ErrorCategory.PARTIAL
+    return category

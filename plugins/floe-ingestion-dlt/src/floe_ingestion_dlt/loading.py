@@ -115,6 +115,33 @@ def _describe(cause: BaseException) -> str:
     return f"{type(cause).__name__}: {' '.join(str(cause).split())}"
 
 
+def _secret_values(model: BaseModel) -> list[str]:
+    """Every secret in a source's config model, and the password inside a secret URL."""
+    from urllib.parse import urlsplit
+
+    from pydantic import SecretStr
+
+    found: list[str] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            secret = value.get_secret_value()
+            found.append(secret)
+            try:
+                password = urlsplit(secret).password
+            except ValueError:
+                password = None
+            if password:
+                found.append(password)
+    return [s for s in found if len(s) >= 3]
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def _wrap(exc: Exception, handle: DltPipeline) -> IngestionError:
     if isinstance(exc, IngestionError):
         return exc
@@ -135,7 +162,7 @@ def _wrap(exc: Exception, handle: DltPipeline) -> IngestionError:
         error_class = SourceConnectionError
     source = handle.source
     message = f"source {source.name!r} ({source.source_type}) -> {source.target}: {step} failed: "
-    message += _describe(cause)[:500]
+    message += redact(_describe(cause), _secret_values(handle.source_config))[:500]
     return error_class(
         message,
         source_type=source.source_type,

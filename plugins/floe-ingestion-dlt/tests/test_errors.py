@@ -1,0 +1,91 @@
+"""categorize_error decides by exception type and HTTP status, through dlt's wrappers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+from floe_ingestion_dlt import (
+    ErrorCategory,
+    PipelineConfigurationError,
+    SourceConnectionError,
+    categorize_error,
+)
+from sqlalchemy import exc as sa_exc
+
+
+def http_error(status: int) -> requests.HTTPError:
+    response = requests.Response()
+    response.status_code = status
+    response.url = "http://127.0.0.1/items"
+    return requests.HTTPError(f"{status} error", response=response)
+
+
+@pytest.mark.parametrize(
+    ("status", "category"),
+    [
+        (429, ErrorCategory.TRANSIENT),
+        (503, ErrorCategory.TRANSIENT),
+        (502, ErrorCategory.TRANSIENT),
+        (500, ErrorCategory.TRANSIENT),
+        (401, ErrorCategory.PERMANENT),
+        (403, ErrorCategory.PERMANENT),
+        (400, ErrorCategory.CONFIGURATION),
+        (404, ErrorCategory.CONFIGURATION),
+        (418, ErrorCategory.PERMANENT),
+    ],
+)
+def test_http_status(status: int, category: ErrorCategory) -> None:
+    assert categorize_error(http_error(status)) is category
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        requests.Timeout("read timed out"),
+        requests.ConnectionError("refused"),
+        ConnectionResetError(104, "Connection reset by peer"),
+        TimeoutError(),
+        TimeoutError(),
+        sa_exc.OperationalError("SELECT 1", {}, Exception("server closed the connection")),
+    ],
+)
+def test_transient_failures(exc: Exception) -> None:
+    assert categorize_error(exc) is ErrorCategory.TRANSIENT
+
+
+def test_configuration_and_permanent() -> None:
+    assert categorize_error(sa_exc.NoSuchTableError("missing")) is ErrorCategory.CONFIGURATION
+    assert categorize_error(PipelineConfigurationError("bad")) is ErrorCategory.CONFIGURATION
+    assert categorize_error(ValueError("boom")) is ErrorCategory.PERMANENT
+    assert (
+        categorize_error(SourceConnectionError("x", category=ErrorCategory.TRANSIENT))
+        is ErrorCategory.TRANSIENT
+    )
+
+
+def test_message_text_is_never_used() -> None:
+    assert categorize_error(ValueError("HTTP 429 Too Many Requests, timeout")) is (
+        ErrorCategory.PERMANENT
+    )
+
+
+def test_causes_are_followed() -> None:
+    outer = RuntimeError("wrapped")
+    outer.__cause__ = http_error(503)
+    assert categorize_error(outer) is ErrorCategory.TRANSIENT
+
+
+def test_unwraps_pipeline_step_failed(tmp_path: Path) -> None:
+    import dlt
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    pipeline = dlt.pipeline("errors_test", pipelines_dir=str(tmp_path))
+    for inner, category in [
+        (http_error(401), ErrorCategory.PERMANENT),
+        (http_error(429), ErrorCategory.TRANSIENT),
+        (http_error(404), ErrorCategory.CONFIGURATION),
+    ]:
+        wrapped = PipelineStepFailed(pipeline, "extract", None, inner)  # type: ignore[arg-type]
+        assert categorize_error(wrapped) is category
