@@ -47,7 +47,6 @@ def test_http_status(status: int, category: ErrorCategory) -> None:
         requests.ConnectionError("refused"),
         ConnectionResetError(104, "Connection reset by peer"),
         TimeoutError(),
-        TimeoutError(),
         sa_exc.OperationalError("SELECT 1", {}, Exception("server closed the connection")),
     ],
 )
