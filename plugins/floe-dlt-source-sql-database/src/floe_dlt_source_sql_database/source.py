@@ -51,12 +51,14 @@ class SqlDatabaseSource(SourceType):
     name = "sql_database"
     config_model = SqlDatabaseConfig
 
-    def check_imports(self) -> None:
+    def check_imports(self, config: BaseModel | None = None) -> None:
         for module, package in (("sqlalchemy", "sqlalchemy"), ("pyarrow", "pyarrow")):
             try:
                 __import__(module)
             except ImportError as exc:
                 raise ImportError(f"{module} is missing: pip install {package}") from exc
+        if isinstance(config, SqlDatabaseConfig):
+            self._check_driver(config)
 
     def _check_driver(self, config: SqlDatabaseConfig) -> None:
         module, package = DRIVERS[config.scheme]

@@ -115,8 +115,7 @@ class DltIngestionPlugin(IngestionPlugin):
                     source_type = get_source_type(source.source_type)
                 except SourceNotInstalledError as exc:
                     raise ImportError(str(exc)) from exc
-                source_type.check_imports()
-                self.validate_source(source)
+                source_type.check_imports(self.validate_source(source))
             self._started = True
             get_logger().info("plugin_started", plugin=self.name, sources=len(self.config.sources))
 

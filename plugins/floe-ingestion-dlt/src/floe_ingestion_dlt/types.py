@@ -48,8 +48,11 @@ class SourceType(ABC):
         return f"floe-dlt-source-{self.name.replace('_', '-')}"
 
     @abstractmethod
-    def check_imports(self) -> None:
-        """Raise ``ImportError`` naming the missing module and the ``pip install`` line."""
+    def check_imports(self, config: BaseModel | None = None) -> None:
+        """Raise ``ImportError`` naming the missing module and the ``pip install`` line.
+
+        With ``config``, also check what that configuration needs (a database driver, say).
+        """
 
     @abstractmethod
     def build(self, config: BaseModel, context: SourceContext) -> DltSource:
