@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from floe_core.spec import CatalogSpec, S3Spec, StorageSpec
 from floe_dlt_destination_iceberg import IcebergDestination, catalog_properties
 from floe_ingestion_dlt.types import DestinationSettings
 from floe_testing.fixtures.databases import Database
 from floe_testing.fixtures.ingestion import FloeProject
+from pydantic import SecretStr
 
 
 def settings(catalog: CatalogSpec, storage: StorageSpec | None = None) -> DestinationSettings:
