@@ -6,13 +6,22 @@ import logging
 import os
 import sys
 
-__all__ = ["configure_logging"]
+__all__ = ["configure_logging", "remember_logging"]
+
+_settings = {"log_format": "console", "level": "warning"}
 
 
-def configure_logging(log_format: str = "console", level: str = "info") -> None:
+def remember_logging(log_format: str, level: str) -> None:
+    """Keep the command line's choice; logging is set up only by commands that log (it is slow
+    to import)."""
+    _settings.update(log_format=log_format, level=level)
+
+
+def configure_logging() -> None:
     """Send structlog events to stderr (console or JSON) and quieten dlt's own logger."""
     import structlog
 
+    log_format, level = _settings["log_format"], _settings["level"]
     numeric = logging.getLevelName(level.upper())
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()

@@ -34,9 +34,9 @@ __all__ = ["cli", "main"]
 )
 def cli(log_format: str, log_level: str) -> None:
     """floe: declarative ingestion into Apache Iceberg tables."""
-    from floe_cli._logging import configure_logging
+    from floe_cli._logging import remember_logging
 
-    configure_logging(log_format, log_level)
+    remember_logging(log_format, log_level)
 
 
 @cli.command("compile")

@@ -24,14 +24,19 @@ def list_plugins(as_json: bool) -> None:
     rows: list[dict[str, str]] = []
     seen: set[tuple[str, str, str]] = set()
     for dist in distributions():
+        # Cheap text check first: parsing metadata of every installed distribution is slow.
+        text = dist.read_text("entry_points.txt")
+        if not text or f"[{_PREFIX}" not in text:
+            continue
+        name, version = dist.metadata["Name"], dist.version
         for ep in dist.entry_points:
             if not ep.group.startswith(_PREFIX):
                 continue
             row = {
                 "type": ep.group.removeprefix(_PREFIX),
                 "name": ep.name,
-                "distribution": dist.name,
-                "version": dist.version,
+                "distribution": name,
+                "version": version,
             }
             key = (row["type"], row["name"], row["distribution"])
             if key not in seen:
