@@ -18,11 +18,12 @@ def load_ingestion(config_file: Path) -> tuple[CompiledArtifacts, Any]:
         FloeConfigError: invalid floe.yaml, or a source's config block rejected by its plugin.
         PluginError: the ingestion plugin is not installed or cannot load.
     """
-    from floe_cli._logging import configure_logging
     from floe_core.compiler import compile_spec
     from floe_core.errors import FloeConfigError, PluginNotFoundError
     from floe_core.plugin_types import PluginType
     from floe_core.registry import PluginRegistry
+
+    from floe_cli._logging import configure_logging
 
     configure_logging()
     artifacts = compile_spec(config_file)
