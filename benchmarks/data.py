@@ -24,7 +24,7 @@ def rows(count: int, seed: int = 7) -> Iterator[tuple[object, ...]]:
             i % 3 == 0,
             at.date().isoformat(),
             at.isoformat(sep=" "),
-            '{"k": %d}' % (i % 100),
+            f'{{"k": {i % 100}}}',
         )
 
 
