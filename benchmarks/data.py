@@ -19,7 +19,7 @@ def rows(count: int, seed: int = 7) -> Iterator[tuple[object, ...]]:
         yield (
             i,
             f"customer {i % 50_000}",
-            f"{rng.uniform(1, 10_000):.2f}",
+            round(rng.uniform(1, 10_000), 2),
             rng.random(),
             i % 3 == 0,
             at.date().isoformat(),
@@ -38,7 +38,7 @@ def make_sqlite(path: Path, count: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(path) as db:
         db.execute(
-            """CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT, amount DECIMAL(12, 2),
+            """CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT, amount DOUBLE PRECISION,
             score DOUBLE PRECISION, flag BOOLEAN, day DATE, updated_at TIMESTAMP, payload TEXT)"""
         )
         db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows(count))

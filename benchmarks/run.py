@@ -1,0 +1,331 @@
+"""Side-by-side benchmarks: floe against plain dlt and the raw Arrow-to-Iceberg limit.
+
+    uv run python benchmarks/run.py --rows 1000000 --suite all --repeat 3
+
+Every path runs in its own process, repetitions alternate between paths, and the report gives
+medians: rows/s, the ratio to the raw baseline and to plain dlt, peak RSS, snapshots per load.
+Results go to benchmarks/results/<date>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from data import make_sqlite  # noqa: E402
+from paths import snapshots  # noqa: E402
+
+DATA = HERE / ".data"
+RESULTS = HERE / "results"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_DB = "floe_bench"
+
+
+@dataclass
+class Sample:
+    seconds: float
+    rows: int
+    rss_mib: float
+    snapshots: int
+
+
+@dataclass
+class Series:
+    suite: str
+    path: str
+    samples: list[Sample] = field(default_factory=list)
+    failure: str | None = None
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(s, attr) for s in self.samples)
+
+    @property
+    def rows_per_second(self) -> float:
+        return statistics.median(s.rows / s.seconds for s in self.samples)
+
+
+def run_path(path: str, args: dict[str, Any]) -> Sample:
+    """Run one path in a child process; wall time and peak RSS are that process's own."""
+    cmd = [sys.executable, str(HERE / "paths.py"), path, json.dumps(args)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    stdout = proc.stdout.read() if proc.stdout else ""
+    stderr = proc.stderr.read() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{path} failed: {stderr[-3000:]}{stdout[-1000:]}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    # On Linux a child's ru_maxrss from wait4 covers its waited-for descendants too, so the floe
+    # path (which runs the floe command as a grandchild) reports the CLI's peak.
+    count = snapshots(Path(args["workdir"]), args["table"])
+    return Sample(seconds, result["rows"], usage.ru_maxrss / 1024, count)
+
+
+def fresh(workdir: Path) -> Path:
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    return workdir
+
+
+def write_floe_yaml(workdir: Path, config: str, destination: str) -> None:
+    (workdir / "floe.yaml").write_text(
+        "catalog: {type: sql, uri: 'sqlite:///catalog.db', warehouse: warehouse}\n"
+        "ingestion:\n  pipelines_dir: pipelines\n  sources:\n    - name: bench\n"
+        f"      type: sql_database\n      config: {config}\n"
+        f"      destination: {destination}\n",
+        encoding="utf-8",
+    )
+
+
+def sql_suite(name: str, url: str, cx_url: str, table: str, repeat: int) -> list[Series]:
+    paths = ["floe", "dlt_default", "dlt_pyarrow", "dlt_connectorx", "raw_connectorx"]
+    if url.startswith("sqlite"):
+        paths.append("raw_sqlite3_pyarrow")
+    series = {p: Series(name, p) for p in paths}
+    for rep in range(repeat):
+        for path in paths:
+            workdir = fresh(DATA / "work" / name / path)
+            write_floe_yaml(
+                workdir, f"{{credentials: '{url}', tables: [{table}]}}", "{namespace: bench}"
+            )
+            args = {"workdir": str(workdir), "url": url, "cx_url": cx_url, "table": table}
+            if series[path].failure:
+                continue
+            try:
+                sample = run_path(path, args)
+            except RuntimeError as exc:
+                series[path].failure = str(exc).strip().splitlines()[-1][:200]
+                print(f"  [{name} {rep + 1}/{repeat}] {path:<20} FAILED: {series[path].failure}")
+                continue
+            series[path].samples.append(sample)
+            print(
+                f"  [{name} {rep + 1}/{repeat}] {path:<20} {sample.rows:>9,} rows "
+                f"{sample.seconds:7.2f} s {sample.rss_mib:7.0f} MiB",
+                flush=True,
+            )
+    return list(series.values())
+
+
+def merge_suite(base_db: Path, rows: int, repeat: int) -> list[Series]:
+    """Load ``rows`` rows, change 10% and add 10%, then time the merge run alone."""
+    paths = ["floe", "dlt_pyarrow"]
+    series = {p: Series("merge", p) for p in paths}
+    for rep in range(repeat):
+        for path in paths:
+            workdir = fresh(DATA / "work" / "merge" / path)
+            db = workdir / "source.db"
+            shutil.copy(base_db, db)
+            url = f"sqlite:///{db}"
+            write_floe_yaml(
+                workdir,
+                f"{{credentials: '{url}', tables: [events]}}",
+                "{namespace: bench, write_mode: merge, primary_key: id}",
+            )
+            args = {
+                "workdir": str(workdir),
+                "url": url,
+                "cx_url": url,
+                "table": "events",
+                "write_disposition": "merge",
+            }
+            run_path(path, args)
+            changed = rows // 10
+            with sqlite3.connect(db) as conn:
+                conn.execute("UPDATE events SET name = 'changed' WHERE id <= ?", (changed,))
+                conn.execute(
+                    "INSERT INTO events SELECT id + ?, name, amount, score, flag, day, updated_at,"
+                    " payload FROM events WHERE id <= ?",
+                    (rows, changed),
+                )
+            sample = run_path(path, args)
+            series[path].samples.append(sample)
+            print(
+                f"  [merge {rep + 1}/{repeat}] {path:<20} {sample.rows:>9,} rows "
+                f"{sample.seconds:7.2f} s {sample.rss_mib:7.0f} MiB "
+                f"snapshots {sample.snapshots}",
+                flush=True,
+            )
+    return list(series.values())
+
+
+def cli_suite(repeat: int) -> dict[str, float]:
+    floe = str(Path(sys.executable).with_name("floe"))
+    out: dict[str, float] = {}
+    for args in (["--help"], ["plugins", "list"]):
+        times = []
+        for _ in range(max(repeat, 10)):
+            started = time.perf_counter()
+            subprocess.run([floe, *args], capture_output=True, check=True)
+            times.append(time.perf_counter() - started)
+        out["floe " + " ".join(args)] = statistics.median(times)
+    return out
+
+
+def postgres_table(sqlite_db: Path, rows: int) -> str | None:
+    """Copy the SQLite benchmark table into PostgreSQL; None when PostgreSQL is not running."""
+    try:
+        import psycopg2
+    except ImportError:
+        return None
+    try:
+        admin = psycopg2.connect(PG_ADMIN)
+    except psycopg2.OperationalError:
+        return None
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"SELECT 1 FROM pg_database WHERE datname = '{PG_DB}'")
+        if cur.fetchone() is None:
+            cur.execute(f"CREATE DATABASE {PG_DB}")
+    admin.close()
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DB}"
+    conn = psycopg2.connect(url)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('events') IS NOT NULL")
+        exists = cur.fetchone()[0]
+        if exists:
+            cur.execute("SELECT count(*) FROM events")
+            if cur.fetchone()[0] == rows:
+                return url
+            cur.execute("DROP TABLE events")
+        cur.execute(
+            """CREATE TABLE events (id BIGINT PRIMARY KEY, name TEXT, amount NUMERIC(12, 2),
+            score DOUBLE PRECISION, flag BOOLEAN, day DATE, updated_at TIMESTAMP, payload TEXT)"""
+        )
+        import io
+
+        src = sqlite3.connect(sqlite_db)
+        buffer = io.StringIO()
+        for row in src.execute("SELECT * FROM events"):
+            buffer.write("\t".join("t" if v is True else str(v) for v in row) + "\n")
+        src.close()
+        buffer.seek(0)
+        cur.copy_expert("COPY events FROM STDIN", buffer)
+    conn.close()
+    return url
+
+
+def machine() -> list[str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    libs = ", ".join(
+        f"{name} {version(name)}" for name in ("dlt", "pyiceberg", "pyarrow", "connectorx")
+    )
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {mem:.0f} GiB",
+        f"- Python {platform.python_version()} on {platform.system()} {platform.release()}",
+        f"- {libs}",
+    ]
+
+
+def report(all_series: list[Series], cli: dict[str, float], args: argparse.Namespace) -> str:
+    lines = [
+        f"# Benchmarks {date.today().isoformat()}",
+        "",
+        *machine(),
+        "",
+        f"`uv run python benchmarks/run.py --rows {args.rows} --suite {args.suite} "
+        f"--repeat {args.repeat}`; medians of {args.repeat} alternating repetitions. "
+        "Seconds are whole-process wall time (interpreter start-up included).",
+        "",
+    ]
+    suites = sorted({s.suite for s in all_series}, key=[s.suite for s in all_series].index)
+    for suite in suites:
+        rows = [s for s in all_series if s.suite == suite]
+        by = {s.path: s for s in rows}
+        raw = next(
+            (by[p] for p in ("raw_connectorx", "raw_pyarrow_file") if p in by and by[p].samples),
+            None,
+        )
+        plain = next(
+            (by[p] for p in ("dlt_default", "dlt_pyarrow") if p in by and by[p].samples), None
+        )
+        lines += [
+            f"## {suite}",
+            "",
+            "| path | rows | seconds | rows/s | vs raw | vs plain dlt | peak RSS MiB | snapshots |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for s in rows:
+            if not s.samples:
+                lines.append(f"| {s.path} | failed: {s.failure} | | | | | | |")
+                continue
+            rate = s.rows_per_second
+            vs_raw = f"{rate / raw.rows_per_second:.2f}" if raw else "-"
+            vs_plain = f"{rate / plain.rows_per_second:.2f}" if plain else "-"
+            lines.append(
+                f"| {s.path} | {int(s.median('rows')):,} | {s.median('seconds'):.2f} | "
+                f"{rate:,.0f} | {vs_raw} | {vs_plain} | {s.median('rss_mib'):.0f} | "
+                f"{s.median('snapshots'):.0f} |"
+            )
+        lines.append("")
+    if cli:
+        lines += ["## CLI start-up", "", "| command | median seconds |", "|---|---|"]
+        lines += [f"| `{k}` | {v:.3f} |" for k, v in cli.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--merge-rows", type=int, default=200_000)
+    parser.add_argument(
+        "--suite", choices=["all", "sqlite", "postgres", "merge", "cli"], default="all"
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    suites = {"sqlite", "postgres", "merge", "cli"} if args.suite == "all" else {args.suite}
+    all_series: list[Series] = []
+    cli: dict[str, float] = {}
+    sqlite_db = make_sqlite(DATA / f"events_{args.rows}.db", args.rows)
+    if "sqlite" in suites:
+        url = f"sqlite:///{sqlite_db}"
+        all_series += sql_suite("sqlite", url, url, "events", args.repeat)
+    if "postgres" in suites:
+        pg = postgres_table(sqlite_db, args.rows)
+        if pg is None:
+            print("PostgreSQL not reachable: postgres suite skipped", file=sys.stderr)
+        else:
+            all_series += sql_suite("postgres", pg, pg, "events", args.repeat)
+    if "merge" in suites:
+        base = make_sqlite(DATA / f"events_{args.merge_rows}.db", args.merge_rows)
+        all_series += merge_suite(base, args.merge_rows, args.repeat)
+    if "cli" in suites:
+        cli = cli_suite(args.repeat)
+    text = report(all_series, cli, args)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{date.today().isoformat()}.md"
+    out.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()
