@@ -10,6 +10,8 @@ from floe_testing.fixtures.ingestion import (
     mariadb_db,
     mock_dlt_source,
     postgres_db,
+    source_db,
+    sqlite_db,
 )
 
 __all__ = [
@@ -20,4 +22,6 @@ __all__ = [
     "mariadb_db",
     "mock_dlt_source",
     "postgres_db",
+    "source_db",
+    "sqlite_db",
 ]

@@ -90,7 +90,10 @@ def history(name: str, config_file: Path) -> None:
             s["operation"],
             f"{s['added_records']:,}",
             f"{s['total_records']:,}",
+            s.get("source", ""),
+            s.get("load_id", ""),
         ]
         for s in snapshots  # type: ignore[attr-defined]
     ]
-    click.echo(render_table(["snapshot", "committed", "operation", "added", "total"], rows))
+    headers = ["snapshot", "committed", "operation", "added", "total", "source", "load id"]
+    click.echo(render_table(headers, rows))

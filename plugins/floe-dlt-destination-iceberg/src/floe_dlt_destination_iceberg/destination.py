@@ -13,6 +13,7 @@ from floe_dlt_destination_iceberg.catalog import (
     open_catalog,
     warehouse_url,
 )
+from floe_dlt_destination_iceberg.writer import LOAD_ID_PROPERTY
 
 __all__ = ["IcebergDestination"]
 
@@ -48,7 +49,9 @@ class IcebergDestination(DestinationType):
             "iceberg_catalog_config": catalog_properties(settings),
         }
 
-    def build(self, settings: DestinationSettings) -> DltDestination:
+    def build(
+        self, settings: DestinationSettings, lineage: dict[str, str] | None = None
+    ) -> DltDestination:
         import dlt
 
         config = self.destination_config(settings)
@@ -70,7 +73,10 @@ class IcebergDestination(DestinationType):
                 "endpoint_url": s3.endpoint,
                 "region_name": s3.region,
             }
-        return dlt.destinations.filesystem(bucket_url=config["bucket_url"], credentials=credentials)
+        from floe_dlt_destination_iceberg.client import floe_iceberg
+
+        factory = floe_iceberg.with_lineage(lineage or {})
+        return factory(bucket_url=config["bucket_url"], credentials=credentials)
 
     def run_options(self) -> dict[str, Any]:
         return {"table_format": "iceberg", "loader_file_format": "parquet"}
@@ -110,6 +116,9 @@ class IcebergDestination(DestinationType):
                     "operation": summary.operation.value if summary else "",
                     "added_records": int(summary.get("added-records", 0) or 0) if summary else 0,
                     "total_records": int(summary.get("total-records", 0) or 0) if summary else 0,
+                    "source": summary.get("floe.source", "") if summary else "",
+                    "pipeline": summary.get("floe.pipeline", "") if summary else "",
+                    "load_id": summary.get(LOAD_ID_PROPERTY, "") if summary else "",
                 }
             )
         return history

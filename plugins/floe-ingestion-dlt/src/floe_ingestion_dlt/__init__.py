@@ -8,6 +8,7 @@ from floe_ingestion_dlt.errors import (
     PipelineConfigurationError,
     SchemaContractViolation,
     SourceConnectionError,
+    SourceDataError,
     SourceNotInstalledError,
     categorize_error,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "RetryConfig",
     "SchemaContractViolation",
     "SourceConnectionError",
+    "SourceDataError",
     "SourceNotInstalledError",
     "SourceRun",
     "categorize_error",

@@ -13,6 +13,7 @@ __all__ = [
     "PipelineConfigurationError",
     "SchemaContractViolation",
     "SourceConnectionError",
+    "SourceDataError",
     "SourceNotInstalledError",
     "categorize_error",
     "root_cause",
@@ -53,6 +54,12 @@ class IngestionError(FloeError):
 
 class SourceConnectionError(IngestionError):
     """The source could not be reached or answered with an error."""
+
+
+class SourceDataError(IngestionError):
+    """The source answered but its data cannot be read (a malformed file or record)."""
+
+    category = ErrorCategory.PERMANENT
 
 
 class DestinationWriteError(IngestionError):

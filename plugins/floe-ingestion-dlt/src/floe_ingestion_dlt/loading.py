@@ -68,7 +68,14 @@ def build_pipeline(
     pipeline = dlt.pipeline(
         pipeline_name=source.pipeline_name,
         pipelines_dir=str(pipelines_dir),
-        destination=destination_type.build(settings),
+        destination=destination_type.build(
+            settings,
+            lineage={
+                "floe.source": source.name,
+                "floe.source-type": source.source_type,
+                "floe.pipeline": source.pipeline_name,
+            },
+        ),
         dataset_name=source.namespace,
         **options,
     )

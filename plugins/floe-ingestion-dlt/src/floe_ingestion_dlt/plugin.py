@@ -170,14 +170,6 @@ class DltIngestionPlugin(IngestionPlugin):
             write_mode=source.write_mode,
         ):
             source_config = self.validate_source(source)
-            if source.write_mode == "merge" and source.merge_strategy == "delete-insert":
-                raise PipelineConfigurationError(
-                    f"source {source.name!r}: destination.merge_strategy: 'delete-insert' is not "
-                    "supported by the Iceberg destination yet; use 'upsert'",
-                    source_type=source.source_type,
-                    destination_table=source.target,
-                    pipeline_name=source.pipeline_name,
-                )
             pipelines_dir = Path(
                 self.config.pipelines_dir or Path(self.config.project_dir) / ".floe" / "pipelines"
             )

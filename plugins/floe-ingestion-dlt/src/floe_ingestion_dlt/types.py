@@ -88,8 +88,13 @@ class DestinationType(ABC):
         """The destination's configuration as a flat dict (secrets included: never log it)."""
 
     @abstractmethod
-    def build(self, settings: DestinationSettings) -> DltDestination:
-        """A dlt destination writing through ``settings``' catalog; never an implicit one."""
+    def build(
+        self, settings: DestinationSettings, lineage: dict[str, str] | None = None
+    ) -> DltDestination:
+        """A dlt destination writing through ``settings``' catalog; never an implicit one.
+
+        ``lineage`` (source, pipeline) is recorded with what the destination writes.
+        """
 
     def run_options(self) -> dict[str, Any]:
         """Extra keyword arguments for ``pipeline.run`` (table format, file format)."""

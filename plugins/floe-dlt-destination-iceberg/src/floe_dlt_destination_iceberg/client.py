@@ -1,0 +1,106 @@
+"""floe's Iceberg load job, plugged into dlt's filesystem destination through its client class.
+
+dlt hands the Iceberg job every file of one table in one load; this job commits them in a
+single transaction (see :mod:`floe_dlt_destination_iceberg.writer`) instead of dlt's stock
+write (whole load in memory; merges as one upsert per 1,000 rows, each its own commit).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from dlt.common.schema.utils import get_columns_names_with_prop, get_first_column_name_with_prop
+from dlt.destinations.impl.filesystem.factory import filesystem
+from dlt.destinations.impl.filesystem.filesystem import (
+    FilesystemClient,
+    IcebergLoadFilesystemJob,
+    ReferenceFollowupJob,
+)
+
+from floe_dlt_destination_iceberg import writer
+
+__all__ = ["FloeIcebergClient", "FloeIcebergLoadJob", "floe_iceberg"]
+
+
+class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
+    """Commits one table of one load atomically; replays of a committed load are skipped."""
+
+    lineage: ClassVar[dict[str, str]] = {}
+
+    def run(self) -> None:
+        from dlt.common.destination.exceptions import DestinationUndefinedEntity
+
+        try:
+            table = self._job_client.load_open_table(
+                "iceberg", self.load_table_name, schema=self.arrow_dataset.schema
+            )
+        except DestinationUndefinedEntity:
+            super().run()  # creates the table with dlt's partitioning and properties, then re-runs
+            return
+        if writer.committed_load(table, self._load_id):
+            return
+        properties = {
+            **self.lineage,
+            writer.LOAD_ID_PROPERTY: self._load_id,
+            "floe.table": self.load_table_name,
+        }
+        disposition = self._load_table["write_disposition"]
+        if disposition == "merge":
+            writer.merge(
+                table,
+                self.arrow_dataset,
+                self._merge_keys(),
+                str(self._load_table.get("x-merge-strategy", "upsert")),
+                properties,
+            )
+        elif disposition == "replace":
+            writer.replace(table, self.arrow_dataset, properties)
+        else:
+            writer.append(table, self.arrow_dataset, properties)
+
+    def _merge_keys(self) -> list[str]:
+        schema: Any = self._load_table  # dlt's PreparedTableSchema is a TTableSchema
+        if "parent" in schema:
+            unique = get_first_column_name_with_prop(schema, "unique")
+            if unique:
+                return [unique]
+        keys = get_columns_names_with_prop(schema, "primary_key") or get_columns_names_with_prop(
+            schema, "merge_key"
+        )
+        if not keys:
+            raise ValueError(
+                f"table {self.load_table_name!r} is merged but has no primary_key or merge_key"
+            )
+        return keys
+
+
+class FloeIcebergClient(FilesystemClient):
+    job_class: ClassVar[type[FloeIcebergLoadJob]] = FloeIcebergLoadJob
+
+    def get_reference_followup_job_class(  # type: ignore[override]
+        self, table: Any
+    ) -> type[ReferenceFollowupJob] | None:
+        if table.get("table_format") == "iceberg":
+            return self.job_class
+        return FilesystemClient.get_reference_followup_job_class(table)
+
+
+class floe_iceberg(filesystem):  # noqa: N801 - dlt names destination factories in lowercase
+    """dlt's filesystem destination with floe's Iceberg load job."""
+
+    lineage: ClassVar[dict[str, str]] = {}
+
+    @property
+    def client_class(self) -> type[FilesystemClient]:
+        job = type("FloeIcebergLoadJob", (FloeIcebergLoadJob,), {"lineage": dict(self.lineage)})
+        return type("FloeIcebergClient", (FloeIcebergClient,), {"job_class": job})
+
+    def _raw_capabilities(self) -> Any:
+        caps = super()._raw_capabilities()
+        caps.supported_merge_strategies = ["upsert", "delete-insert", "insert-only"]
+        return caps
+
+    @classmethod
+    def with_lineage(cls, lineage: dict[str, str]) -> type[floe_iceberg]:
+        """A factory class whose snapshots record ``lineage`` in their summaries."""
+        return type("floe_iceberg", (cls,), {"lineage": dict(lineage)})

@@ -1,0 +1,191 @@
+"""Writing a load into an Iceberg table: one catalog commit per table per load.
+
+- append streams record batches into data files (memory bounded by the batch, not the load);
+- replace deletes and appends in one transaction;
+- merge rewrites only the data files whose key bounds can hold an incoming key, in one
+  overwrite snapshot; rows of those files whose key is not incoming are kept.
+
+Every snapshot carries the load id in its summary, so a load replayed after a crash between the
+commit and dlt's bookkeeping is recognized and not written twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
+    from pyiceberg.table import FileScanTask, Table
+
+__all__ = ["LOAD_ID_PROPERTY", "append", "committed_load", "merge", "replace"]
+
+LOAD_ID_PROPERTY = "floe.load-id"
+_BATCH_ROWS = 250_000
+_KEY_SEPARATOR = "\x1f"
+
+
+def committed_load(table: Table, load_id: str) -> bool:
+    """True when a snapshot of ``table`` already records ``load_id``."""
+    return any(
+        snapshot.summary is not None and snapshot.summary.get(LOAD_ID_PROPERTY) == load_id
+        for snapshot in table.metadata.snapshots
+    )
+
+
+def _compatible_schema(schema: pa.Schema) -> pa.Schema:
+    from dlt.common.libs.pyiceberg import ensure_iceberg_compatible_arrow_schema
+
+    return ensure_iceberg_compatible_arrow_schema(schema)
+
+
+def _reader(dataset: ds.Dataset) -> pa.RecordBatchReader:
+    """The dataset as a stream of Iceberg-compatible batches."""
+    schema = _compatible_schema(dataset.schema)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in dataset.to_batches(batch_size=_BATCH_ROWS):
+            yield batch.cast(schema) if batch.schema != schema else batch
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def append(table: Table, dataset: ds.Dataset, properties: dict[str, str]) -> None:
+    if table.metadata.spec().is_unpartitioned():
+        table.append(_reader(dataset), snapshot_properties=properties)
+    else:  # pyiceberg streams only into unpartitioned tables
+        table.append(dataset.to_table().cast(_compatible_schema(dataset.schema)), properties)
+
+
+def replace(table: Table, dataset: ds.Dataset, properties: dict[str, str]) -> None:
+    from pyiceberg.expressions import AlwaysTrue
+
+    with table.transaction() as tx:
+        tx.delete(AlwaysTrue(), snapshot_properties=properties)
+        if table.metadata.spec().is_unpartitioned():
+            tx.append(_reader(dataset), snapshot_properties=properties)
+        else:
+            tx.append(dataset.to_table().cast(_compatible_schema(dataset.schema)), properties)
+
+
+def _key(data: pa.Table, keys: list[str]) -> pa.Array:
+    if len(keys) == 1:
+        return data.column(keys[0]).combine_chunks()
+    parts = [pc.cast(data.column(k), pa.string()) for k in keys]
+    return pc.binary_join_element_wise(*parts, _KEY_SEPARATOR).combine_chunks()
+
+
+def _dedupe_last(data: pa.Table, keys: list[str]) -> pa.Table:
+    """Keep the last row of each key (the most recent version in extraction order)."""
+    if data.num_rows == 0:
+        return data
+    indexed = data.append_column("__floe_row", pa.array(range(data.num_rows), pa.int64()))
+    last = indexed.group_by(keys, use_threads=False).aggregate([("__floe_row", "max")])
+    rows = pc.sort_indices(last.column("__floe_row_max"))
+    return data.take(pc.take(last.column("__floe_row_max"), rows))
+
+
+def _may_hold(task: FileScanTask, table: Table, key: str, incoming: pa.Array) -> bool:
+    """Can the data file of ``task`` hold any incoming key, judging by its column bounds?"""
+    from pyiceberg.conversions import from_bytes
+    from pyiceberg.types import PrimitiveType
+
+    field = table.schema().find_field(key)
+    if not isinstance(field.field_type, PrimitiveType):
+        return True
+    lower = task.file.lower_bounds.get(field.field_id) if task.file.lower_bounds else None
+    upper = task.file.upper_bounds.get(field.field_id) if task.file.upper_bounds else None
+    if lower is None or upper is None:
+        return True
+    try:
+        low = from_bytes(field.field_type, lower)
+        high = from_bytes(field.field_type, upper)
+        inside = pc.and_(pc.greater_equal(incoming, low), pc.less_equal(incoming, high))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError):
+        return True
+    return bool(pc.any(inside).as_py())
+
+
+def merge(
+    table: Table,
+    dataset: ds.Dataset,
+    keys: list[str],
+    strategy: str,
+    properties: dict[str, str],
+) -> None:
+    """Merge ``dataset`` into ``table`` by ``keys`` in one snapshot.
+
+    ``upsert``: the last incoming row of each key replaces the table's rows with that key.
+    ``delete-insert``: every incoming row is inserted after rows with its key are deleted.
+    ``insert-only``: incoming rows whose key is not in the table are appended.
+    """
+    from pyiceberg.expressions import AlwaysTrue
+    from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+
+    incoming = dataset.to_table()
+    incoming = incoming.cast(_compatible_schema(incoming.schema))
+    if strategy in ("upsert", "insert-only"):
+        incoming = _dedupe_last(incoming, keys)
+    incoming_keys = _key(incoming, keys)
+    if table.current_snapshot() is None:
+        append(table, _as_dataset(incoming), properties)
+        return
+    distinct = pc.unique(incoming_keys.drop_null())
+    candidates = [
+        task
+        for task in table.scan().plan_files()
+        if len(keys) > 1 or _may_hold(task, table, keys[0], distinct)
+    ]
+    if strategy == "insert-only":
+        scan = ArrowScan(table.metadata, table.io, table.schema(), AlwaysTrue())
+        present = [pc.unique(_key(scan.to_table([task]), keys)) for task in candidates]
+        if present:
+            existing = pc.unique(pa.concat_arrays([p.cast(distinct.type) for p in present]))
+            incoming = incoming.filter(pc.invert(pc.is_in(incoming_keys, value_set=existing)))
+        append(table, _as_dataset(incoming), properties)
+        return
+    with table.transaction() as tx:
+        scan = ArrowScan(tx.table_metadata, table.io, tx.table_metadata.schema(), AlwaysTrue())
+        with tx.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
+            kept: list[pa.Table] = []
+            for task in candidates:
+                existing = scan.to_table([task])
+                hit = pc.is_in(_key(existing, keys), value_set=distinct)
+                if not pc.any(hit).as_py():
+                    continue
+                overwrite.delete_data_file(task.file)
+                kept.append(existing.filter(pc.invert(pc.fill_null(hit, False))))
+            target = incoming
+            if kept:
+                schema = tx.table_metadata.schema().as_arrow()
+                target = pa.concat_tables(
+                    [t.select(schema.names).cast(schema) for t in kept]
+                    + [_conform(incoming, schema)]
+                )
+            for data_file in _dataframe_to_data_files(
+                table_metadata=tx.table_metadata,
+                df=target,
+                io=table.io,
+                write_uuid=overwrite.commit_uuid,
+            ):
+                overwrite.append_data_file(data_file)
+
+
+def _conform(data: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``data`` with ``schema``'s columns, in order; columns it lacks become nulls."""
+    columns = [
+        data.column(f.name).cast(f.type)
+        if f.name in data.column_names
+        else pa.nulls(data.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _as_dataset(data: pa.Table) -> Any:
+    import pyarrow.dataset as ds
+
+    return ds.dataset(data)

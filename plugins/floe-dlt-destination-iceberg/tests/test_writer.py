@@ -1,0 +1,128 @@
+"""floe's Iceberg writes: one snapshot per table per load, merges restricted to touched files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+from floe_dlt_destination_iceberg import writer
+from floe_testing.fixtures.databases import SourceDb
+from floe_testing.fixtures.ingestion import FloeProject
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.table import Table
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Table:
+    catalog = SqlCatalog(
+        "t", uri=f"sqlite:///{tmp_path / 'c.db'}", warehouse=(tmp_path / "w").as_uri()
+    )
+    catalog.create_namespace("ns")
+    schema = pa.schema([("id", pa.int64()), ("name", pa.string())])
+    return catalog.create_table("ns.items", schema=schema)
+
+
+def rows(ids: range, name: str = "v1") -> ds.Dataset:
+    return ds.dataset(pa.table({"id": list(ids), "name": [f"{name}-{i}" for i in ids]}))
+
+
+def current(table: Table) -> dict[int, str]:
+    data = table.refresh().scan().to_arrow()
+    return dict(zip(data["id"].to_pylist(), data["name"].to_pylist(), strict=True))
+
+
+def test_append_streams_into_one_snapshot(table: Table) -> None:
+    writer.append(table, rows(range(600_000)), {writer.LOAD_ID_PROPERTY: "l1"})
+    table.refresh()
+    assert len(table.metadata.snapshots) == 1
+    assert table.scan().to_arrow().num_rows == 600_000
+    assert writer.committed_load(table, "l1")
+    assert not writer.committed_load(table, "l2")
+
+
+def test_merge_rewrites_only_files_holding_incoming_keys(table: Table) -> None:
+    for start in range(0, 400, 100):  # four data files with disjoint key ranges
+        writer.append(table, rows(range(start, start + 100)), {})
+    before = len(table.refresh().metadata.snapshots)
+    incoming = pa.table({"id": [150, 151, 1000, 1000], "name": ["new", "new", "first", "last"]})
+    writer.merge(table, ds.dataset(incoming), ["id"], "upsert", {writer.LOAD_ID_PROPERTY: "m"})
+
+    table.refresh()
+    assert len(table.metadata.snapshots) == before + 1
+    summary = table.current_snapshot().summary  # type: ignore[union-attr]
+    assert summary is not None
+    assert summary["deleted-data-files"] == "1"
+    assert summary[writer.LOAD_ID_PROPERTY] == "m"
+    data = current(table)
+    assert len(data) == 401
+    assert (data[150], data[151], data[1000]) == ("new", "new", "last")
+    assert data[149] == "v1-149"
+    assert data[399] == "v1-399"
+
+
+def test_delete_insert_keeps_every_incoming_row(table: Table) -> None:
+    writer.append(table, rows(range(10)), {})
+    incoming = pa.table({"id": [3, 3], "name": ["a", "b"]})
+    writer.merge(table, ds.dataset(incoming), ["id"], "delete-insert", {})
+    data = table.refresh().scan().to_arrow()
+    assert data.num_rows == 11
+    assert sorted(
+        n for i, n in zip(data["id"].to_pylist(), data["name"].to_pylist(), strict=True) if i == 3
+    ) == ["a", "b"]
+
+
+def test_insert_only_never_updates(table: Table) -> None:
+    writer.append(table, rows(range(5)), {})
+    incoming = pa.table({"id": [1, 7], "name": ["changed", "new"]})
+    writer.merge(table, ds.dataset(incoming), ["id"], "insert-only", {})
+    data = current(table)
+    assert data[1] == "v1-1"
+    assert data[7] == "new"
+    assert len(data) == 6
+
+
+def test_composite_keys(table: Table) -> None:
+    writer.append(table, rows(range(5)), {})
+    incoming = pa.table({"id": [2], "name": ["v1-2"]})
+    writer.merge(table, ds.dataset(incoming), ["id", "name"], "upsert", {})
+    assert len(current(table)) == 5
+    assert table.refresh().scan().to_arrow().num_rows == 5
+
+
+def test_replace_is_one_commit(table: Table) -> None:
+    writer.append(table, rows(range(50)), {})
+    writer.replace(table, rows(range(7), "v2"), {writer.LOAD_ID_PROPERTY: "r"})
+    assert current(table) == {i: f"v2-{i}" for i in range(7)}
+
+
+def test_loads_record_lineage_and_one_snapshot_per_table(
+    floe_project: FloeProject, sqlite_db: SourceDb
+) -> None:
+    sqlite_db.execute(f"CREATE TABLE {sqlite_db.table} (id INTEGER PRIMARY KEY, name TEXT)")
+    sqlite_db.execute(
+        f"INSERT INTO {sqlite_db.table} VALUES (:id, :name)",
+        params=[{"id": i, "name": f"n{i}"} for i in range(1, 3001)],
+    )
+    floe_project.write(
+        f"""
+        ingestion:
+          sources:
+            - name: lineage
+              type: sql_database
+              config: {{credentials: "{sqlite_db.url}", tables: [{sqlite_db.table}], chunk_size: 500}}
+              destination: {{namespace: bronze, write_mode: merge, primary_key: id}}
+        """
+    )
+    floe_project.run()
+    sqlite_db.execute(f"UPDATE {sqlite_db.table} SET name = 'x' WHERE id <= 1500")
+    floe_project.run()
+    history = floe_project.plugin().table_history(f"bronze.{sqlite_db.table}")
+    assert len(history) == 2
+    assert [h["source"] for h in history] == ["lineage", "lineage"]
+    assert all(h["load_id"] for h in history)
+    assert history[1]["pipeline"] == "floe__lineage__bronze"
+    names = floe_project.read(f"bronze.{sqlite_db.table}")["name"].to_pylist()
+    assert len(names) == 3000
+    assert names.count("x") == 1500
