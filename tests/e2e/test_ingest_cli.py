@@ -133,7 +133,7 @@ def test_missing_cursor_column_is_a_configuration_error(project: Path) -> None:
 
 def test_uninstalled_source_type_names_its_package(project: Path) -> None:
     (project / "floe.yaml").write_text(
-        "ingestion:\n  sources:\n    - name: api\n      type: rest_api\n"
+        "ingestion:\n  sources:\n    - name: api\n      type: salesforce\n"
         "      config: {}\n      destination: {namespace: bronze}\n",
         encoding="utf-8",
     )
@@ -142,5 +142,6 @@ def test_uninstalled_source_type_names_its_package(project: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert (
-        "source type 'rest_api' is not installed: pip install floe-dlt-source-rest-api" in lines[0]
+        "source type 'salesforce' is not installed: pip install floe-dlt-source-salesforce"
+        in lines[0]
     )

@@ -35,8 +35,10 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
                 "iceberg", self.load_table_name, schema=self.arrow_dataset.schema
             )
         except DestinationUndefinedEntity:
-            super().run()  # creates the table with dlt's partitioning and properties, then re-runs
-            return
+            self._create_table()
+            table = self._job_client.load_open_table(
+                "iceberg", self.load_table_name, schema=self.arrow_dataset.schema
+            )
         if writer.committed_load(table, self._load_id):
             return
         properties = {
@@ -57,6 +59,34 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             writer.replace(table, self.arrow_dataset, properties)
         else:
             writer.append(table, self.arrow_dataset, properties)
+
+    def _create_table(self) -> None:
+        """Create the table with dlt's partitioning and properties at the location the catalog
+        assigns (catalogs such as S3 Tables reject client-chosen locations)."""
+        from dlt.common.libs.pyiceberg import ensure_iceberg_compatible_arrow_schema
+        from dlt.destinations.impl.filesystem.iceberg_adapter import TABLE_PROPERTIES_HINT
+        from dlt.destinations.impl.filesystem.iceberg_partition_spec import (
+            build_iceberg_partition_spec,
+        )
+        from pyiceberg.exceptions import TableAlreadyExistsError
+
+        catalog = self._job_client.get_open_table_catalog("iceberg")
+        table_id = f"{self._job_client.dataset_name}.{self.load_table_name}"
+        schema: Any = self._load_table
+        properties = {
+            **(self._job_client.config.iceberg_table_properties or {}),
+            **(schema.get(TABLE_PROPERTIES_HINT) or {}),
+        }
+        arrow_schema = ensure_iceberg_compatible_arrow_schema(self.arrow_dataset.schema)
+        options: dict[str, Any] = {"schema": arrow_schema, "properties": properties}
+        spec_list = self._get_partition_spec_list()
+        if spec_list:
+            spec, iceberg_schema = build_iceberg_partition_spec(arrow_schema, spec_list)
+            options = {"schema": iceberg_schema, "partition_spec": spec, "properties": properties}
+        try:
+            catalog.create_table(table_id, **options)
+        except TableAlreadyExistsError:
+            pass  # another writer created it first
 
     def _merge_keys(self) -> list[str]:
         schema: Any = self._load_table  # dlt's PreparedTableSchema is a TTableSchema
