@@ -111,3 +111,13 @@ def test_shared_sql_catalog_on_postgresql(
 
     catalog = SqlCatalog("floe", uri=catalog_url, warehouse=(tmp_path / "shared_wh").as_uri())
     assert catalog.load_table("shared.events").scan().to_arrow().num_rows == 100
+
+
+def test_state_url_defaults() -> None:
+    from floe_dlt_destination_iceberg.catalog import state_url
+
+    assert state_url(settings(CatalogSpec())) == "file:///p/.floe/warehouse"
+    rest = CatalogSpec(type="rest", uri="http://127.0.0.1:1", warehouse="lake")
+    assert state_url(settings(rest)) == "file:///p/.floe/state"
+    explicit = StorageSpec(state_url="s3://data/floe")
+    assert state_url(settings(rest, explicit)) == "s3://data/floe"

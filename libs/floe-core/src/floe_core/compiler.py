@@ -126,6 +126,9 @@ def compile_spec(path: str | Path, env: Mapping[str, str] | None = None) -> Comp
     base = file.resolve().parent
     data = loaded.data
     _resolve_catalog(data, base)
+    storage = data.get("storage")
+    if isinstance(storage, dict) and isinstance(storage.get("state_url"), str):
+        storage["state_url"] = _resolve_path(storage["state_url"], base)
     ingestion = data.get("ingestion")
     if isinstance(ingestion, dict):
         if isinstance(ingestion.get("pipelines_dir"), str):

@@ -60,9 +60,16 @@ class S3Spec(BaseModel):
 
 
 class StorageSpec(BaseModel):
+    """Object storage for table data, and where pipeline state and load records are kept."""
+
     model_config = _FROZEN
 
     s3: S3Spec | None = None
+    state_url: str | None = Field(
+        default=None,
+        description="folder or s3:// URL for dlt's pipeline state and load records; default: "
+        "the warehouse of a sql catalog, .floe/state for a rest catalog",
+    )
 
 
 class RetrySpec(BaseModel):

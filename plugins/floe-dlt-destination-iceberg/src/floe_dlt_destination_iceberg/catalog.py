@@ -10,16 +10,35 @@ from floe_ingestion_dlt.types import DestinationSettings
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
 
-__all__ = ["catalog_properties", "open_catalog", "warehouse_url"]
+__all__ = ["catalog_properties", "open_catalog", "state_url", "warehouse_url"]
 
 
 def warehouse_url(settings: DestinationSettings) -> str:
-    """The warehouse as a URL (``file:///...`` for local folders, ``s3://...`` as given)."""
+    """A sql catalog's warehouse as a URL (``file:///...`` for folders, ``s3://...`` as given);
+    a rest catalog's warehouse name as given."""
     catalog = settings.catalog
+    if catalog.type == "rest":
+        return catalog.warehouse or ""  # the catalog's name for its warehouse
     warehouse = catalog.warehouse or str(Path(settings.project_dir) / ".floe" / "warehouse")
     if "://" in warehouse:
         return warehouse
     return Path(warehouse).resolve().as_uri()
+
+
+def state_url(settings: DestinationSettings) -> str:
+    """Where dlt keeps pipeline state and load records (its filesystem ``bucket_url``).
+
+    Tables live wherever the catalog puts them; this folder holds only dlt's bookkeeping, so the
+    state survives the loss of the local pipelines folder.
+    """
+    configured = settings.storage.state_url
+    if configured is None and settings.catalog.type == "sql":
+        return warehouse_url(settings)
+    if configured is None:
+        configured = str(Path(settings.project_dir) / ".floe" / "state")
+    if "://" in configured:
+        return configured
+    return Path(configured).resolve().as_uri()
 
 
 def _s3_properties(settings: DestinationSettings) -> dict[str, str]:
@@ -73,9 +92,9 @@ def prepare_local(settings: DestinationSettings) -> None:
     uri = props.get("uri", "")
     if props["type"] == "sql" and uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    warehouse = props.get("warehouse", "")
-    if warehouse.startswith("file://"):
-        Path(warehouse.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    for url in (props.get("warehouse", ""), state_url(settings)):
+        if url.startswith("file://"):
+            Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
 
 
 def open_catalog(settings: DestinationSettings) -> Catalog:

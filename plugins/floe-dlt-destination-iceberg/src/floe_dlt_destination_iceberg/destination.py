@@ -11,6 +11,7 @@ from floe_ingestion_dlt.types import DestinationSettings, DestinationType, DltDe
 from floe_dlt_destination_iceberg.catalog import (
     catalog_properties,
     open_catalog,
+    state_url,
     warehouse_url,
 )
 from floe_dlt_destination_iceberg.writer import LOAD_ID_PROPERTY
@@ -43,7 +44,8 @@ class IcebergDestination(DestinationType):
         return {
             "destination": "filesystem",
             "table_format": "iceberg",
-            "bucket_url": warehouse_url(settings),
+            "bucket_url": state_url(settings),
+            "warehouse": warehouse_url(settings),
             "iceberg_catalog_name": settings.catalog.name,
             "iceberg_catalog_type": settings.catalog.type,
             "iceberg_catalog_config": catalog_properties(settings),
