@@ -7,6 +7,7 @@ write (whole load in memory; merges as one upsert per 1,000 rows, each its own c
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, ClassVar
 
 from dlt.common.schema.utils import get_columns_names_with_prop, get_first_column_name_with_prop
@@ -83,10 +84,8 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         if spec_list:
             spec, iceberg_schema = build_iceberg_partition_spec(arrow_schema, spec_list)
             options = {"schema": iceberg_schema, "partition_spec": spec, "properties": properties}
-        try:
+        with contextlib.suppress(TableAlreadyExistsError):  # another writer created it first
             catalog.create_table(table_id, **options)
-        except TableAlreadyExistsError:
-            pass  # another writer created it first
 
     def _merge_keys(self) -> list[str]:
         schema: Any = self._load_table  # dlt's PreparedTableSchema is a TTableSchema
