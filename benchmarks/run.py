@@ -94,14 +94,17 @@ def write_floe_yaml(workdir: Path, config: str, destination: str) -> None:
     )
 
 
-def sql_suite(name: str, url: str, cx_url: str, table: str, repeat: int) -> list[Series]:
-    paths = ["floe", "dlt_default", "dlt_pyarrow", "dlt_connectorx", "raw_connectorx"]
-    if url.startswith("sqlite"):
-        paths.append("raw_sqlite3_pyarrow")
+def sql_suite(
+    name: str, url: str, cx_url: str, table: str, repeat: int, paths: list[str] | None = None
+) -> list[Series]:
+    if paths is None:
+        paths = ["floe", "dlt_default", "dlt_pyarrow", "dlt_connectorx", "raw_connectorx"]
+        if url.startswith("sqlite"):
+            paths.append("raw_sqlite3_pyarrow")
     series = {p: Series(name, p) for p in paths}
     for rep in range(repeat):
         for path in paths:
-            workdir = fresh(DATA / "work" / name / path)
+            workdir = fresh(DATA / "work" / name.split()[0] / path)
             write_floe_yaml(
                 workdir, f"{{credentials: '{url}', tables: [{table}]}}", "{namespace: bench}"
             )
@@ -163,6 +166,18 @@ def merge_suite(base_db: Path, rows: int, repeat: int) -> list[Series]:
                 flush=True,
             )
     return list(series.values())
+
+
+def memory_suite(sizes: list[int], repeat: int) -> list[Series]:
+    """Peak RSS of an initial load as its size grows: floe against dlt's stock load."""
+    out: list[Series] = []
+    for rows in sizes:
+        db = make_sqlite(DATA / f"events_{rows}.db", rows)
+        url = f"sqlite:///{db}"
+        out += sql_suite(
+            f"memory {rows:,} rows", url, url, "events", repeat, ["floe", "dlt_pyarrow"]
+        )
+    return out
 
 
 def cli_suite(repeat: int) -> dict[str, float]:
@@ -301,10 +316,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
-    suites = {"sqlite", "postgres", "merge", "cli"} if args.suite == "all" else {args.suite}
+    everything = {"sqlite", "postgres", "merge", "memory", "cli"}
+    suites = everything if args.suite == "all" else {args.suite}
     all_series: list[Series] = []
     cli: dict[str, float] = {}
-    sqlite_db = make_sqlite(DATA / f"events_{args.rows}.db", args.rows)
+    sqlite_db = DATA / f"events_{args.rows}.db"
+    if suites & {"sqlite", "postgres"}:
+        make_sqlite(sqlite_db, args.rows)
     if "sqlite" in suites:
         url = f"sqlite:///{sqlite_db}"
         all_series += sql_suite("sqlite", url, url, "events", args.repeat)
@@ -317,6 +335,9 @@ def main() -> None:
     if "merge" in suites:
         base = make_sqlite(DATA / f"events_{args.merge_rows}.db", args.merge_rows)
         all_series += merge_suite(base, args.merge_rows, args.repeat)
+    if "memory" in suites:
+        sizes = [int(n) for n in args.memory_rows.split(",")]
+        all_series += memory_suite(sizes, 1)
     if "cli" in suites:
         cli = cli_suite(args.repeat)
     text = report(all_series, cli, args)
