@@ -311,8 +311,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--merge-rows", type=int, default=200_000)
     parser.add_argument(
-        "--suite", choices=["all", "sqlite", "postgres", "merge", "cli"], default="all"
+        "--suite", choices=["all", "sqlite", "postgres", "merge", "memory", "cli"], default="all"
     )
+    parser.add_argument("--memory-rows", default="1000000,10000000", help="sizes for --suite memory")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
@@ -343,7 +344,8 @@ def main() -> None:
     text = report(all_series, cli, args)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{date.today().isoformat()}.md"
-    out.write_text(text + "\n", encoding="utf-8")
+    with out.open("a", encoding="utf-8") as handle:  # runs of one day accumulate
+        handle.write(text + "\n\n")
     print(text)
     print(f"\nwritten to {out}")
 
