@@ -33,11 +33,19 @@ def current(table: Table) -> dict[int, str]:
     return dict(zip(data["id"].to_pylist(), data["name"].to_pylist(), strict=True))
 
 
-def test_append_streams_into_one_snapshot(table: Table) -> None:
+def test_append_writes_chunk_by_chunk_into_one_snapshot(
+    table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer, "_CHUNK_BYTES", 1_000_000)
     writer.append(table, rows(range(600_000)), {writer.LOAD_ID_PROPERTY: "l1"})
     table.refresh()
     assert len(table.metadata.snapshots) == 1
-    assert table.scan().to_arrow().num_rows == 600_000
+    files = list(table.scan().plan_files())
+    assert len(files) > 5
+    assert len({task.file.file_path for task in files}) == len(files)
+    ids = table.scan().to_arrow()["id"]
+    assert ids.length() == 600_000
+    assert len(set(ids.to_pylist())) == 600_000
     assert writer.committed_load(table, "l1")
     assert not writer.committed_load(table, "l2")
 

@@ -1,6 +1,7 @@
 """Writing a load into an Iceberg table: one catalog commit per table per load.
 
-- append streams record batches into data files (memory bounded by the batch, not the load);
+- append writes data files chunk by chunk and commits them in one snapshot (memory bounded by a
+  chunk, not the load);
 - replace deletes and appends in one transaction;
 - merge rewrites only the data files whose key bounds can hold an incoming key, in one
   overwrite snapshot; rows of those files whose key is not incoming are kept.
@@ -11,6 +12,7 @@ commit and dlt's bookkeeping is recognized and not written twice.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +21,13 @@ import pyarrow.compute as pc
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
-    from pyiceberg.table import FileScanTask, Table
+    from pyiceberg.table import FileScanTask, Table, Transaction
 
 __all__ = ["LOAD_ID_PROPERTY", "append", "committed_load", "merge", "replace"]
 
 LOAD_ID_PROPERTY = "floe.load-id"
-_BATCH_ROWS = 250_000
+_BATCH_ROWS = 65_536
+_CHUNK_BYTES = 96 * 2**20
 _KEY_SEPARATOR = "\x1f"
 
 
@@ -42,22 +45,56 @@ def _compatible_schema(schema: pa.Schema) -> pa.Schema:
     return ensure_iceberg_compatible_arrow_schema(schema)
 
 
-def _reader(dataset: ds.Dataset) -> pa.RecordBatchReader:
-    """The dataset as a stream of Iceberg-compatible batches."""
+def _chunks(dataset: ds.Dataset) -> Iterator[pa.Table]:
+    """The dataset as Iceberg-compatible tables of about ``_CHUNK_BYTES`` each.
+
+    Reading is sequential (no read-ahead), so memory holds one chunk, whatever the load's size.
+    """
     schema = _compatible_schema(dataset.schema)
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in dataset.to_batches(
+        batch_size=_BATCH_ROWS, batch_readahead=0, fragment_readahead=0, use_threads=False
+    ):
+        pending.append(batch.cast(schema) if batch.schema != schema else batch)
+        size += batch.nbytes
+        if size >= _CHUNK_BYTES:
+            yield pa.Table.from_batches(pending, schema)
+            pending, size = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending, schema)
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        for batch in dataset.to_batches(batch_size=_BATCH_ROWS):
-            yield batch.cast(schema) if batch.schema != schema else batch
 
-    return pa.RecordBatchReader.from_batches(schema, batches())
+def _write(tx: Transaction, table: Table, dataset: ds.Dataset, producer: Any) -> None:
+    """Write ``dataset`` as data files of ``table`` and add them to the snapshot ``producer``."""
+    from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
+
+    checked = False
+    counter = itertools.count(0)  # shared, so every chunk's files get their own names
+    for chunk in _chunks(dataset):
+        if not checked:
+            _check_pyarrow_schema_compatible(
+                tx.table_metadata.schema(),
+                provided_schema=chunk.schema,
+                format_version=tx.table_metadata.format_version,
+            )
+            checked = True
+        for data_file in _dataframe_to_data_files(
+            table_metadata=tx.table_metadata,
+            df=chunk,
+            io=table.io,
+            write_uuid=producer.commit_uuid,
+            counter=counter,
+        ):
+            producer.append_data_file(data_file)
 
 
 def append(table: Table, dataset: ds.Dataset, properties: dict[str, str]) -> None:
-    if table.metadata.spec().is_unpartitioned():
-        table.append(_reader(dataset), snapshot_properties=properties)
-    else:  # pyiceberg streams only into unpartitioned tables
-        table.append(dataset.to_table().cast(_compatible_schema(dataset.schema)), properties)
+    with (
+        table.transaction() as tx,
+        tx.update_snapshot(snapshot_properties=properties).fast_append() as producer,
+    ):
+        _write(tx, table, dataset, producer)
 
 
 def replace(table: Table, dataset: ds.Dataset, properties: dict[str, str]) -> None:
@@ -65,10 +102,8 @@ def replace(table: Table, dataset: ds.Dataset, properties: dict[str, str]) -> No
 
     with table.transaction() as tx:
         tx.delete(AlwaysTrue(), snapshot_properties=properties)
-        if table.metadata.spec().is_unpartitioned():
-            tx.append(_reader(dataset), snapshot_properties=properties)
-        else:
-            tx.append(dataset.to_table().cast(_compatible_schema(dataset.schema)), properties)
+        with tx.update_snapshot(snapshot_properties=properties).fast_append() as producer:
+            _write(tx, table, dataset, producer)
 
 
 def _key(data: pa.Table, keys: list[str]) -> pa.Array:
