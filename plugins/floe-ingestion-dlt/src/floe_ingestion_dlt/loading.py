@@ -16,6 +16,7 @@ from floe_ingestion_dlt.errors import (
     PipelineConfigurationError,
     SchemaContractViolation,
     SourceConnectionError,
+    SourceDataError,
     categorize_error,
     root_cause,
 )
@@ -87,6 +88,7 @@ def build_pipeline(
         primary_key=list(source.primary_key),
         cursor_field=source.cursor_field,
         table_name=source.table_name,
+        storage=settings.storage,
     )
     return DltPipeline(
         source, source_config, source_type, destination_type, settings, context, pipeline
@@ -161,6 +163,8 @@ def _wrap(exc: Exception, handle: DltPipeline) -> IngestionError:
     error_class: type[IngestionError]
     if isinstance(cause, DataValidationError):
         error_class = SchemaContractViolation
+    elif isinstance(cause, SourceDataError):
+        error_class = SourceDataError
     elif category is ErrorCategory.CONFIGURATION:
         error_class = PipelineConfigurationError
     elif step in ("load", "sync"):

@@ -238,7 +238,11 @@ class DltIngestionPlugin(IngestionPlugin):
         try:
             source_type = get_source_type(source.source_type)
             config = self.validate_source(source)
-            context = SourceContext(source_name=source.name, project_dir=self.config.project_dir)
+            context = SourceContext(
+                source_name=source.name,
+                project_dir=self.config.project_dir,
+                storage=self.config.storage_config,
+            )
             return source_type.health_check(config, context, timeout)
         except Exception as exc:
             return HealthStatus(HealthState.UNHEALTHY, f"{type(exc).__name__}: {exc}")

@@ -34,6 +34,7 @@ class SourceContext:
     primary_key: list[str] = field(default_factory=list)
     cursor_field: str | None = None
     table_name: str | None = None
+    storage: StorageSpec | None = None  # floe.yaml's ``storage:``, for sources on object storage
 
 
 class SourceType(ABC):

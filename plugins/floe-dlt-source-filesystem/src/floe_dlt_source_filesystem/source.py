@@ -1,0 +1,207 @@
+"""The ``filesystem`` source type: dlt's filesystem resource piped into a format reader."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from floe_core.health import HealthState, HealthStatus
+from floe_core.spec import StorageSpec
+from floe_ingestion_dlt.errors import PipelineConfigurationError
+from floe_ingestion_dlt.hints import apply_destination_hints
+from floe_ingestion_dlt.observability import get_logger
+from floe_ingestion_dlt.types import DltSource, SourceContext, SourceType
+from pydantic import BaseModel
+
+from floe_dlt_source_filesystem.config import FilesystemConfig
+
+__all__ = ["FilesystemSource", "resolve_bucket_url", "s3_options", "table_name"]
+
+_INSTALL = "pip install floe-dlt-source-filesystem"
+
+FileSystem = Any  # fsspec.AbstractFileSystem (fsspec ships no type information)
+
+_GLOB_CHARS = re.compile(r"[*?\[{].*$")
+
+
+def resolve_bucket_url(config: FilesystemConfig, project_dir: str) -> str:
+    """An absolute local path (relative paths resolve against the project folder) or the
+    s3:// URL as given."""
+    if config.is_s3:
+        return config.bucket_url.rstrip("/")
+    if config.bucket_url.lower().startswith("file://"):
+        return str(Path(urlsplit(config.bucket_url).path).resolve())
+    return str((Path(project_dir) / Path(config.bucket_url).expanduser()).resolve())
+
+
+def table_name(config: FilesystemConfig, context: SourceContext) -> str:
+    """The table rows land in: the destination's ``table:``, else ``config.table_name``, else
+    the last literal name in ``file_glob`` (``orders/*.csv`` and ``orders_*.csv`` give
+    ``orders``), else the source's name."""
+    if context.table_name:
+        return context.table_name
+    if config.table_name:
+        return config.table_name
+    parts = config.file_glob.split("/")
+    for index in range(len(parts) - 1, -1, -1):
+        literal = _GLOB_CHARS.sub("", parts[index])
+        if index == len(parts) - 1:
+            literal = literal.split(".", 1)[0]
+        name = re.sub(r"[^a-z0-9]+", "_", literal.lower()).strip("_")
+        if name[:1].isalpha():
+            return name
+    return context.source_name
+
+
+def s3_options(config: FilesystemConfig, storage: StorageSpec | None) -> dict[str, Any]:
+    """s3fs keyword arguments: the source's own S3 settings when it has any, else floe.yaml's
+    ``storage.s3``, else nothing (boto's default chain: environment, profile, instance role)."""
+    options: dict[str, Any] = {}
+    client: dict[str, Any] = {}
+    if config.has_own_s3_settings:
+        if config.aws_access_key_id and config.aws_secret_access_key:
+            options["key"] = config.aws_access_key_id.get_secret_value()
+            options["secret"] = config.aws_secret_access_key.get_secret_value()
+        endpoint, region = config.endpoint_url, config.region_name
+    elif storage is not None and storage.s3 is not None:
+        s3 = storage.s3
+        if s3.access_key_id and s3.secret_access_key:
+            options["key"] = s3.access_key_id
+            options["secret"] = s3.secret_access_key.get_secret_value()
+        if s3.session_token:
+            options["token"] = s3.session_token.get_secret_value()
+        if s3.path_style:
+            options["config_kwargs"] = {"s3": {"addressing_style": "path"}}
+        endpoint, region = s3.endpoint, s3.region
+    else:
+        return options
+    if endpoint:
+        options["endpoint_url"] = endpoint
+    if region:
+        client["region_name"] = region
+    if client:
+        options["client_kwargs"] = client
+    return options
+
+
+def _open_filesystem(
+    config: FilesystemConfig, storage: StorageSpec | None, timeout: float | None = None
+) -> FileSystem:
+    """A fresh fsspec filesystem; never a cached instance, whose listings could be stale."""
+    if not config.is_s3:
+        from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
+
+        return LocalFileSystem()
+    import s3fs  # type: ignore[import-untyped]
+
+    options = s3_options(config, storage)
+    if timeout is not None:
+        options["config_kwargs"] = {
+            **options.get("config_kwargs", {}),
+            "connect_timeout": timeout,
+            "read_timeout": timeout,
+            "retries": {"max_attempts": 1},
+        }
+    return s3fs.S3FileSystem(skip_instance_cache=True, use_listings_cache=False, **options)
+
+
+class FilesystemSource(SourceType):
+    """CSV, JSON Lines and Parquet files in a local folder or an S3 bucket."""
+
+    name = "filesystem"
+    config_model = FilesystemConfig
+
+    def check_imports(self, config: BaseModel | None = None) -> None:
+        for module in ("fsspec", "pyarrow"):
+            try:
+                __import__(module)
+            except ImportError as exc:
+                raise ImportError(f"{module} is missing: {_INSTALL}") from exc
+        if isinstance(config, FilesystemConfig) and config.is_s3:
+            try:
+                __import__("s3fs")
+            except ImportError as exc:
+                raise ImportError(
+                    f"s3fs is missing, needed for s3:// bucket URLs: pip install s3fs "
+                    f"(or {_INSTALL})"
+                ) from exc
+
+    def build(self, config: BaseModel, context: SourceContext) -> DltSource:
+        import dlt
+        from dlt.common.storages.fsspec_filesystem import glob_files
+        from dlt.sources.filesystem import filesystem
+
+        from floe_dlt_source_filesystem import readers
+
+        assert isinstance(config, FilesystemConfig)
+        self._check_table_name(config, context)
+        incremental = self._incremental(config, context)
+        bucket_url = resolve_bucket_url(config, context.project_dir)
+        fs = _open_filesystem(config, context.storage)
+        # With no files, dlt's listing resource yields nothing and no reader ever runs, so the
+        # warning needs a listing of its own (the same glob dlt uses).
+        if next(iter(glob_files(fs, bucket_url, config.file_glob)), None) is None:
+            get_logger().warning(
+                "no_files_matched",
+                source=context.source_name,
+                bucket_url=bucket_url,
+                file_glob=config.file_glob,
+            )
+        files = filesystem(bucket_url=bucket_url, credentials=fs, file_glob=config.file_glob)
+        if incremental:
+            files.apply_hints(incremental=dlt.sources.incremental("modification_date"))
+        reader: Any
+        if config.file_format == "csv":
+            reader = readers.read_csv(
+                delimiter=config.delimiter, header=config.header, encoding=config.encoding
+            )
+        elif config.file_format == "jsonl":
+            reader = readers.read_jsonl(encoding=config.encoding)
+        else:
+            reader = readers.read_parquet()
+        resource = (files | reader).with_name(table_name(config, context))
+        return apply_destination_hints(resource, context)
+
+    def _check_table_name(self, config: FilesystemConfig, context: SourceContext) -> None:
+        if context.table_name and config.table_name and context.table_name != config.table_name:
+            raise PipelineConfigurationError(
+                f"source {context.source_name!r}: config.table_name: the destination already "
+                f"names the table ({context.table_name!r}); remove table_name or give the "
+                "destination a namespace instead",
+                source_type=self.name,
+            )
+
+    def _incremental(self, config: FilesystemConfig, context: SourceContext) -> bool:
+        """By modification time: on by default for append, never silently for replace."""
+        if config.incremental is None:
+            return context.write_mode == "append"
+        if config.incremental and context.write_mode == "replace":
+            raise PipelineConfigurationError(
+                f"source {context.source_name!r}: config.incremental: with write_mode replace "
+                "each load would replace the table with only the new files; remove incremental "
+                "or use write_mode append or merge",
+                source_type=self.name,
+            )
+        return config.incremental
+
+    def health_check(
+        self, config: BaseModel, context: SourceContext, timeout: float
+    ) -> HealthStatus:
+        assert isinstance(config, FilesystemConfig)
+        self.check_imports(config)
+        bucket_url = resolve_bucket_url(config, context.project_dir)
+        fs = _open_filesystem(config, context.storage, timeout)
+        path = bucket_url.removeprefix("s3://")
+        try:
+            entries = fs.ls(path, detail=False)
+        except FileNotFoundError:
+            return HealthStatus(HealthState.UNHEALTHY, f"{bucket_url} does not exist")
+        except PermissionError:
+            return HealthStatus(HealthState.UNHEALTHY, f"{bucket_url}: listing is not permitted")
+        if not config.is_s3 and not Path(bucket_url).is_dir():
+            return HealthStatus(HealthState.UNHEALTHY, f"{bucket_url} is not a folder")
+        return HealthStatus(
+            HealthState.HEALTHY, f"{bucket_url} is listable", {"entries": len(entries)}
+        )
