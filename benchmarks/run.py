@@ -313,7 +313,9 @@ def main() -> None:
     parser.add_argument(
         "--suite", choices=["all", "sqlite", "postgres", "merge", "memory", "cli"], default="all"
     )
-    parser.add_argument("--memory-rows", default="1000000,10000000", help="sizes for --suite memory")
+    parser.add_argument(
+        "--memory-rows", default="1000000,10000000", help="sizes for --suite memory"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
