@@ -51,18 +51,35 @@ def _chunks(dataset: ds.Dataset) -> Iterator[pa.Table]:
     Reading is sequential (no read-ahead), so memory holds one chunk, whatever the load's size.
     """
     schema = _compatible_schema(dataset.schema)
-    pending: list[pa.RecordBatch] = []
+    pending: list[pa.Table] = []
     size = 0
-    for batch in dataset.to_batches(
-        batch_size=_BATCH_ROWS, batch_readahead=0, fragment_readahead=0, use_threads=False
-    ):
-        pending.append(batch.cast(schema) if batch.schema != schema else batch)
+    for batch in _batches(dataset):
+        data = pa.Table.from_batches([batch])
+        pending.append(
+            data.cast(schema) if data.schema == schema.remove_metadata() else _conform(data, schema)
+        )
         size += batch.nbytes
         if size >= _CHUNK_BYTES:
-            yield pa.Table.from_batches(pending, schema)
+            yield pa.concat_tables(pending)
             pending, size = [], 0
     if pending:
-        yield pa.Table.from_batches(pending, schema)
+        yield pa.concat_tables(pending)
+
+
+def _batches(dataset: ds.Dataset) -> Iterator[pa.RecordBatch]:
+    """Record batches of every file, one row group at a time.
+
+    ``ParquetFile.iter_batches`` holds a row group; a dataset scanner buffers whole files.
+    """
+    import pyarrow.parquet as pq
+
+    files = getattr(dataset, "files", None)
+    if not files:  # an in-memory dataset
+        yield from dataset.to_batches(batch_size=_BATCH_ROWS)
+        return
+    for path in files:
+        with pq.ParquetFile(path, pre_buffer=False) as parquet:
+            yield from parquet.iter_batches(batch_size=_BATCH_ROWS, use_threads=False)
 
 
 def _write(tx: Transaction, table: Table, dataset: ds.Dataset, producer: Any) -> None:
