@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from floe_testing.fixtures.entry_points import fake_distribution
+from floe_testing.fixtures.seaweedfs import seaweedfs
 from floe_testing.fixtures.ingestion import (
     dlt_config,
     dlt_plugin,
@@ -22,6 +23,7 @@ __all__ = [
     "mariadb_db",
     "mock_dlt_source",
     "postgres_db",
+    "seaweedfs",
     "source_db",
     "sqlite_db",
 ]

@@ -27,7 +27,7 @@ __all__ = ["LOAD_ID_PROPERTY", "append", "committed_load", "merge", "replace"]
 
 LOAD_ID_PROPERTY = "floe.load-id"
 _BATCH_ROWS = 65_536
-_CHUNK_BYTES = 96 * 2**20
+_CHUNK_BYTES = 64 * 2**20
 _KEY_SEPARATOR = "\x1f"
 
 
