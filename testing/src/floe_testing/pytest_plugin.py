@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from floe_testing.fixtures.entry_points import fake_distribution
-from floe_testing.fixtures.seaweedfs import seaweedfs
 from floe_testing.fixtures.ingestion import (
     dlt_config,
     dlt_plugin,
@@ -14,6 +13,7 @@ from floe_testing.fixtures.ingestion import (
     source_db,
     sqlite_db,
 )
+from floe_testing.fixtures.seaweedfs import seaweedfs
 
 __all__ = [
     "dlt_config",
