@@ -1,0 +1,7 @@
+"""REST API source for floe."""
+
+from floe_dlt_source_rest_api.config import RestApiConfig
+from floe_dlt_source_rest_api.session import ResponseNotJsonError
+from floe_dlt_source_rest_api.source import RestApiSource
+
+__all__ = ["ResponseNotJsonError", "RestApiConfig", "RestApiSource"]
