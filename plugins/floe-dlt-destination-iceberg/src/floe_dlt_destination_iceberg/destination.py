@@ -80,6 +80,10 @@ class IcebergDestination(DestinationType):
         factory = floe_iceberg.with_lineage(lineage or {})
         return factory(bucket_url=config["bucket_url"], credentials=credentials)
 
+    def prepare(self, settings: DestinationSettings, namespace: str) -> None:
+        """Create the namespace once, before dlt's parallel load jobs race to do it."""
+        open_catalog(settings).create_namespace_if_not_exists(namespace)
+
     def run_options(self) -> dict[str, Any]:
         return {"table_format": "iceberg", "loader_file_format": "parquet"}
 

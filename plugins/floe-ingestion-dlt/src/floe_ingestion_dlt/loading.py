@@ -188,6 +188,7 @@ def run_pipeline(handle: DltPipeline, retry: RetryConfig) -> LoadOutcome:
     pipeline = handle.pipeline
 
     def attempt() -> Any:
+        handle.destination_type.prepare(handle.settings, handle.source.namespace)
         dlt_source = handle.source_type.build(handle.source_config, handle.context)
         try:
             return pipeline.run(

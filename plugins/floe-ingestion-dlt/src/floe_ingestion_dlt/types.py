@@ -97,6 +97,9 @@ class DestinationType(ABC):
         ``lineage`` (source, pipeline) is recorded with what the destination writes.
         """
 
+    def prepare(self, settings: DestinationSettings, namespace: str) -> None:  # noqa: B027
+        """Create what loads into ``namespace`` need before parallel load jobs start."""
+
     def run_options(self) -> dict[str, Any]:
         """Extra keyword arguments for ``pipeline.run`` (table format, file format)."""
         return {}
