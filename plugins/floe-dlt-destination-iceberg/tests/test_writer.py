@@ -134,3 +134,70 @@ def test_loads_record_lineage_and_one_snapshot_per_table(
     names = floe_project.read(f"bronze.{sqlite_db.table}")["name"].to_pylist()
     assert len(names) == 3000
     assert names.count("x") == 1500
+
+
+def test_a_type_change_iceberg_cannot_promote_fails_and_keeps_the_table(
+    floe_project: FloeProject, sqlite_db: SourceDb
+) -> None:
+    from floe_ingestion_dlt import DestinationWriteError, ErrorCategory
+
+    sqlite_db.execute(f"CREATE TABLE {sqlite_db.table} (id INTEGER PRIMARY KEY, v INTEGER)")
+    sqlite_db.execute(f"INSERT INTO {sqlite_db.table} VALUES (1, 1), (2, 2)")
+    floe_project.write(
+        f"""
+        retry: {{max_retries: 0}}
+        ingestion:
+          sources:
+            - name: types
+              type: sql_database
+              config: {{credentials: "{sqlite_db.url}", tables: [{sqlite_db.table}]}}
+              destination: {{namespace: bronze}}
+        """
+    )
+    floe_project.run()
+    sqlite_db.execute(
+        f"DROP TABLE {sqlite_db.table}",
+        f"CREATE TABLE {sqlite_db.table} (id INTEGER PRIMARY KEY, v TEXT)",
+        f"INSERT INTO {sqlite_db.table} VALUES (3, 'three')",
+    )
+    with pytest.raises(DestinationWriteError) as caught:
+        floe_project.run()
+    assert "Cannot change column type: v: long -> string" in str(caught.value)
+    assert caught.value.category is ErrorCategory.PERMANENT
+    table = floe_project.read(f"bronze.{sqlite_db.table}")
+    assert sorted(table["v"].to_pylist()) == [1, 2]
+
+
+def test_a_load_failing_after_another_table_committed_is_partial(
+    floe_project: FloeProject, sqlite_db: SourceDb
+) -> None:
+    from floe_ingestion_dlt import DestinationWriteError, ErrorCategory
+
+    sqlite_db.execute(
+        "CREATE TABLE good (id INTEGER PRIMARY KEY)",
+        "INSERT INTO good VALUES (1)",
+        "CREATE TABLE bad (id INTEGER PRIMARY KEY, v INTEGER)",
+        "INSERT INTO bad VALUES (1, 1)",
+    )
+    floe_project.write(
+        f"""
+        retry: {{max_retries: 0}}
+        ingestion:
+          sources:
+            - name: two
+              type: sql_database
+              config: {{credentials: "{sqlite_db.url}", tables: [good, bad]}}
+              destination: {{namespace: bronze, write_mode: replace}}
+        """
+    )
+    floe_project.run()
+    sqlite_db.execute(
+        "DROP TABLE bad",
+        "CREATE TABLE bad (id INTEGER PRIMARY KEY, v TEXT)",
+        "INSERT INTO bad VALUES (2, 'two')",
+    )
+    with pytest.raises(DestinationWriteError) as caught:
+        floe_project.run()
+    assert caught.value.category is ErrorCategory.PARTIAL
+    assert floe_project.snapshots("bronze.good") > 1
+    assert floe_project.read("bronze.bad")["v"].to_pylist() == [1]

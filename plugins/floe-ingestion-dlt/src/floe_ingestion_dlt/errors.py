@@ -172,6 +172,24 @@ def categorize_error(exc: BaseException) -> ErrorCategory:
         category is not ErrorCategory.TRANSIENT
         and isinstance(exc, PipelineStepFailed)
         and exc.is_package_partially_loaded
+        and _user_table_committed(exc)
     ):
         return ErrorCategory.PARTIAL
     return category
+
+
+def _user_table_committed(exc: BaseException) -> bool:
+    """Did a job writing a user table complete before the failure?
+
+    Table-format writes happen in dlt's ``reference`` follow-up jobs (one per table and load,
+    committed atomically); completed file jobs and dlt's own tables do not change user tables.
+    """
+    packages = getattr(getattr(exc, "step_info", None), "load_packages", None)
+    if not packages:
+        return True  # cannot tell: assume the worst
+    return any(
+        job.job_file_info.file_format == "reference"
+        and not job.job_file_info.table_name.startswith("_dlt")
+        for package in packages
+        for job in package.jobs.get("completed_jobs", [])
+    )
