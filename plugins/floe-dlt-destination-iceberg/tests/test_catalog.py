@@ -71,6 +71,7 @@ def test_rest_catalog() -> None:
         "uri": "https://polaris.example/api/catalog",
         "warehouse": "lakehouse",
         "credential": "client:secret",
+        "oauth2-server-uri": "https://polaris.example/api/catalog/v1/oauth/tokens",
         "token": "tok",
         "scope": "PRINCIPAL_ROLE:ALL",
         "header.X-Iceberg-Access-Delegation": "vended-credentials",

@@ -77,6 +77,9 @@ def catalog_properties(settings: DestinationSettings) -> dict[str, str]:
             props["warehouse"] = catalog.warehouse
         if catalog.credential:
             props["credential"] = catalog.credential.get_secret_value()
+            # the REST spec's token endpoint; set explicitly (pyiceberg's implicit default is
+            # deprecated). `properties` may point it elsewhere.
+            props["oauth2-server-uri"] = f"{catalog.uri.rstrip('/')}/v1/oauth/tokens"
         if catalog.token:
             props["token"] = catalog.token.get_secret_value()
         if catalog.scope:

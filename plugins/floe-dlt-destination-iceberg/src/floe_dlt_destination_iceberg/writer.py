@@ -118,7 +118,8 @@ def replace(table: Table, dataset: ds.Dataset, properties: dict[str, str]) -> No
     from pyiceberg.expressions import AlwaysTrue
 
     with table.transaction() as tx:
-        tx.delete(AlwaysTrue(), snapshot_properties=properties)
+        if table.current_snapshot() is not None:
+            tx.delete(AlwaysTrue(), snapshot_properties=properties)
         with tx.update_snapshot(snapshot_properties=properties).fast_append() as producer:
             _write(tx, table, dataset, producer)
 
