@@ -21,10 +21,18 @@ from floe_ingestion_dlt.errors import (
     root_cause,
 )
 from floe_ingestion_dlt.hints import schema_contract
+from floe_ingestion_dlt.locking import pipeline_lock
 from floe_ingestion_dlt.retry import call_with_retry
 from floe_ingestion_dlt.types import DestinationSettings, DestinationType, SourceContext, SourceType
 
-__all__ = ["DltPipeline", "LoadOutcome", "build_pipeline", "run_pipeline"]
+__all__ = [
+    "DltPipeline",
+    "LoadOutcome",
+    "as_ingestion_error",
+    "build_pipeline",
+    "discard_unloadable",
+    "run_pipeline",
+]
 
 DltPipelineObject = Any  # dlt.Pipeline
 
@@ -108,7 +116,7 @@ def _bytes_written(info: Any) -> int:
     return total
 
 
-def _discard_unloadable(handle: DltPipeline) -> None:
+def discard_unloadable(handle: DltPipeline) -> None:
     """Abort packages that can never load and restore the pipeline state they started from.
 
     Without this, a package rejected by the schema contract would block every later run, and
@@ -151,7 +159,8 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-def _wrap(exc: Exception, handle: DltPipeline) -> IngestionError:
+def as_ingestion_error(exc: Exception, handle: DltPipeline) -> IngestionError:
+    """``exc`` as the plugin's error: categorized, naming source, target and step, secrets redacted."""
     if isinstance(exc, IngestionError):
         return exc
     from dlt.common.schema.exceptions import DataValidationError
@@ -198,13 +207,16 @@ def run_pipeline(handle: DltPipeline, retry: RetryConfig) -> LoadOutcome:
             )
         except Exception as exc:
             if categorize_error(exc) is not ErrorCategory.TRANSIENT:
-                _discard_unloadable(handle)
+                discard_unloadable(handle)
             raise
 
     try:
-        info = call_with_retry(attempt, retry, pipeline_name=handle.name)
+        with pipeline_lock(
+            Path(pipeline.pipelines_dir), handle.name, source_type=handle.source.source_type
+        ):
+            info = call_with_retry(attempt, retry, pipeline_name=handle.name)
     except Exception as exc:
-        raise _wrap(exc, handle) from exc
+        raise as_ingestion_error(exc, handle) from exc
     normalize = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     tables = _user_tables(dict(normalize.row_counts)) if normalize else {}
     return LoadOutcome(
