@@ -88,3 +88,24 @@ def test_unwraps_pipeline_step_failed(tmp_path: Path) -> None:
     ]:
         wrapped = PipelineStepFailed(pipeline, "extract", None, inner)  # type: ignore[arg-type]
         assert categorize_error(wrapped) is category
+
+
+def test_secrets_nested_anywhere_in_a_config_are_redacted() -> None:
+    from floe_ingestion_dlt.loading import _secret_values, redact
+    from pydantic import BaseModel, SecretStr
+
+    class Auth(BaseModel):
+        token: SecretStr
+
+    class Config(BaseModel):
+        url: SecretStr
+        auth: Auth
+        headers: dict[str, SecretStr]
+
+    config = Config(
+        url=SecretStr("postgresql://u:pa55word@h/db"),
+        auth=Auth(token=SecretStr("tok-123")),
+        headers={"X-Key": SecretStr("hdr-456")},
+    )
+    text = "failed with tok-123 and hdr-456 for postgresql://u:pa55word@h/db, pw pa55word"
+    assert redact(text, _secret_values(config)) == "failed with *** and *** for ***, pw ***"

@@ -132,24 +132,32 @@ def _describe(cause: BaseException) -> str:
     return f"{type(cause).__name__}: {' '.join(str(cause).split())}"
 
 
-def _secret_values(model: BaseModel) -> list[str]:
-    """Every secret in a source's config model, and the password inside a secret URL."""
+def _secret_values(value: object) -> list[str]:
+    """Every secret in a source's config (nested models, lists and dicts included), and the
+    password inside a secret URL."""
     from urllib.parse import urlsplit
 
     from pydantic import SecretStr
 
     found: list[str] = []
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        if isinstance(value, SecretStr):
-            secret = value.get_secret_value()
-            found.append(secret)
-            try:
-                password = urlsplit(secret).password
-            except ValueError:
-                password = None
-            if password:
-                found.append(password)
+    if isinstance(value, SecretStr):
+        secret = value.get_secret_value()
+        found.append(secret)
+        try:
+            password = urlsplit(secret).password
+        except ValueError:
+            password = None
+        if password:
+            found.append(password)
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            found += _secret_values(getattr(value, name))
+    elif isinstance(value, dict):
+        for item in value.values():
+            found += _secret_values(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found += _secret_values(item)
     return [s for s in found if len(s) >= 3]
 
 
