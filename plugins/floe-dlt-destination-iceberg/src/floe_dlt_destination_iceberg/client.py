@@ -104,7 +104,15 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
 
 
 class FloeIcebergClient(FilesystemClient):
+    """dlt's filesystem client with floe's Iceberg job and floe's catalog.
+
+    The catalog is opened from properties held by the class rather than resolved from dlt's
+    config providers, so its credentials never enter dlt's config trace (``trace.pickle``).
+    """
+
     job_class: ClassVar[type[FloeIcebergLoadJob]] = FloeIcebergLoadJob
+    catalog_name: ClassVar[str] = "floe"
+    catalog_properties: ClassVar[dict[str, str]] = {}
 
     def get_reference_followup_job_class(  # type: ignore[override]
         self, table: Any
@@ -113,16 +121,37 @@ class FloeIcebergClient(FilesystemClient):
             return self.job_class
         return FilesystemClient.get_reference_followup_job_class(table)
 
+    def get_open_table_catalog(self, table_format: Any, catalog_name: str | None = None) -> Any:
+        if table_format != "iceberg" or not self.catalog_properties:
+            return super().get_open_table_catalog(table_format, catalog_name)
+        if not self._catalog:
+            from pyiceberg.catalog import load_catalog
+
+            self._catalog = load_catalog(self.catalog_name, **self.catalog_properties)
+        if self.dataset_name not in self._catalog_namespaces:
+            self._catalog.create_namespace_if_not_exists(
+                self.dataset_name, properties=self.config.iceberg_namespace_properties or {}
+            )
+            self._catalog_namespaces.add(self.dataset_name)
+        return self._catalog
+
 
 class floe_iceberg(filesystem):  # noqa: N801 - dlt names destination factories in lowercase
-    """dlt's filesystem destination with floe's Iceberg load job."""
+    """dlt's filesystem destination with floe's Iceberg load job and catalog."""
 
     lineage: ClassVar[dict[str, str]] = {}
+    catalog_name: ClassVar[str] = "floe"
+    catalog_properties: ClassVar[dict[str, str]] = {}
 
     @property
     def client_class(self) -> type[FilesystemClient]:
         job = type("FloeIcebergLoadJob", (FloeIcebergLoadJob,), {"lineage": dict(self.lineage)})
-        return type("FloeIcebergClient", (FloeIcebergClient,), {"job_class": job})
+        attributes = {
+            "job_class": job,
+            "catalog_name": self.catalog_name,
+            "catalog_properties": dict(self.catalog_properties),
+        }
+        return type("FloeIcebergClient", (FloeIcebergClient,), attributes)
 
     def _raw_capabilities(self) -> Any:
         caps = super()._raw_capabilities()
@@ -130,6 +159,13 @@ class floe_iceberg(filesystem):  # noqa: N801 - dlt names destination factories 
         return caps
 
     @classmethod
-    def with_lineage(cls, lineage: dict[str, str]) -> type[floe_iceberg]:
-        """A factory class whose snapshots record ``lineage`` in their summaries."""
-        return type("floe_iceberg", (cls,), {"lineage": dict(lineage)})
+    def configured(
+        cls, catalog_name: str, catalog_properties: dict[str, str], lineage: dict[str, str]
+    ) -> type[floe_iceberg]:
+        """A factory class writing through this catalog, recording ``lineage`` in snapshots."""
+        attributes = {
+            "catalog_name": catalog_name,
+            "catalog_properties": dict(catalog_properties),
+            "lineage": dict(lineage),
+        }
+        return type("floe_iceberg", (cls,), attributes)

@@ -54,16 +54,11 @@ class IcebergDestination(DestinationType):
     def build(
         self, settings: DestinationSettings, lineage: dict[str, str] | None = None
     ) -> DltDestination:
-        import dlt
+        from floe_dlt_destination_iceberg.client import floe_iceberg
 
         config = self.destination_config(settings)
         # Create the catalog's own tables now: dlt's parallel load jobs would race to do it.
         open_catalog(settings)
-        # dlt resolves the catalog from its config section; set it explicitly so dlt never falls
-        # back to its in-memory catalog. Secrets go to the in-process provider, not the env.
-        dlt.secrets["iceberg_catalog.iceberg_catalog_name"] = config["iceberg_catalog_name"]
-        dlt.secrets["iceberg_catalog.iceberg_catalog_type"] = config["iceberg_catalog_type"]
-        dlt.secrets["iceberg_catalog.iceberg_catalog_config"] = config["iceberg_catalog_config"]
         credentials: dict[str, Any] | None = None
         s3 = settings.storage.s3
         if s3 is not None and config["bucket_url"].startswith("s3://"):
@@ -75,9 +70,9 @@ class IcebergDestination(DestinationType):
                 "endpoint_url": s3.endpoint,
                 "region_name": s3.region,
             }
-        from floe_dlt_destination_iceberg.client import floe_iceberg
-
-        factory = floe_iceberg.with_lineage(lineage or {})
+        factory = floe_iceberg.configured(
+            config["iceberg_catalog_name"], config["iceberg_catalog_config"], lineage or {}
+        )
         return factory(bucket_url=config["bucket_url"], credentials=credentials)
 
     def prepare(self, settings: DestinationSettings, namespace: str) -> None:
