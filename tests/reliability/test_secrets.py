@@ -20,7 +20,7 @@ def _all_bytes(root: Path) -> bytes:
 
 
 def _s3_objects(weed: SeaweedFS, prefix: str) -> bytes:
-    import boto3
+    import boto3  # type: ignore[import-untyped]
 
     s3 = boto3.client(
         "s3",
