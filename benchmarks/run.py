@@ -194,7 +194,19 @@ def cli_suite(repeat: int) -> dict[str, float]:
 
 
 def postgres_table(sqlite_db: Path, rows: int) -> str | None:
-    """Copy the SQLite benchmark table into PostgreSQL; None when PostgreSQL is not running."""
+    """Copy the SQLite benchmark table into PostgreSQL, in a child process: the copy's memory
+    would otherwise be inherited by (and counted in the peak RSS of) every path started after."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--prepare-postgres", str(sqlite_db), "--rows", str(rows)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    url = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+    return url if url.startswith("postgresql://") else None
+
+
+def _prepare_postgres(sqlite_db: Path, rows: int) -> str | None:
     try:
         import psycopg2
     except ImportError:
@@ -317,8 +329,12 @@ def main() -> None:
         "--memory-rows", default="1000000,10000000", help="sizes for --suite memory"
     )
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--prepare-postgres", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    if args.prepare_postgres:
+        print(_prepare_postgres(args.prepare_postgres, args.rows) or "")
+        return
     everything = {"sqlite", "postgres", "merge", "memory", "cli"}
     suites = everything if args.suite == "all" else {args.suite}
     all_series: list[Series] = []
