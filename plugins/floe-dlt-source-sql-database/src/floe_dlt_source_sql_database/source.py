@@ -85,7 +85,13 @@ class SqlDatabaseSource(SourceType):
         backend_kwargs: dict[str, Any] = {}
         if config.effective_backend == "connectorx":
             backend_kwargs = {"conn": _connectorx_url(url), "return_type": "arrow"}
+        loader: dict[str, Any] = {}
+        if config.scheme == "sqlite" and config.backend is None:
+            from floe_dlt_source_sql_database.sqlite_loader import SqliteArrowLoader
+
+            loader["table_loader_class"] = SqliteArrowLoader
         source = sql_database(
+            **loader,
             credentials=url,
             schema=config.schema_name,
             table_names=None if config.tables == "all" else list(config.tables),
