@@ -8,7 +8,7 @@ converts whole columns at once in Arrow to the types dlt reflected.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -50,7 +50,7 @@ class SqliteArrowLoader(TableLoader):
                 result.close()
 
     def _to_arrow(
-        self, rows: list[tuple[Any, ...]], names: list[str], targets: dict[str, Any], tz: str
+        self, rows: Sequence[Any], names: list[str], targets: dict[str, Any], tz: str
     ) -> pa.Table:
         try:
             arrays = [
