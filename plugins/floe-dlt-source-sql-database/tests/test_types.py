@@ -102,3 +102,30 @@ def test_values_equal_the_source(floe_project: FloeProject, source_db: SourceDb)
     landed = [{c: _normalize(c, row[c]) for c in ROWS[0]} for row in table.to_pylist()]
     expected = [{c: _normalize(c, row[c]) for c in ROWS[0]} for row in ROWS]
     assert landed == expected
+
+
+def test_sqlite_value_that_does_not_fit_its_column_names_the_column(
+    floe_project: FloeProject, sqlite_db: SourceDb
+) -> None:
+    import pytest
+    from floe_ingestion_dlt import IngestionError
+
+    sqlite_db.execute(
+        f"CREATE TABLE {sqlite_db.table} (id INTEGER PRIMARY KEY, v INTEGER)",
+        f"INSERT INTO {sqlite_db.table} VALUES (1, 1), (2, 'not a number')",
+    )
+    floe_project.write(
+        f"""
+        retry: {{max_retries: 0}}
+        ingestion:
+          sources:
+            - name: mixed
+              type: sql_database
+              config: {{credentials: "{sqlite_db.url}", tables: [{sqlite_db.table}]}}
+              destination: {{namespace: bronze}}
+        """
+    )
+    with pytest.raises(IngestionError) as caught:
+        floe_project.run()
+    assert "field `v`" in str(caught.value)
+    assert "not a number" in str(caught.value)
