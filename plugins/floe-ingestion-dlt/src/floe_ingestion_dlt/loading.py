@@ -168,7 +168,7 @@ def redact(text: str, secrets: list[str]) -> str:
 
 
 def as_ingestion_error(exc: Exception, handle: DltPipeline) -> IngestionError:
-    """``exc`` as the plugin's error: categorized, naming source, target and step, secrets redacted."""
+    """``exc`` as the plugin's error: categorized, naming source, target, step; secrets redacted."""
     if isinstance(exc, IngestionError):
         return exc
     from dlt.common.schema.exceptions import DataValidationError
