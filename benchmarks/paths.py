@@ -77,6 +77,12 @@ def _dlt_sql(backend: str | None) -> Callable[[Args], int]:
                 write_disposition={"disposition": "merge", "strategy": "upsert"},
                 primary_key="id",
             )
+        if args.get("cursor"):
+            import dlt
+
+            source.resources[args["table"]].apply_hints(
+                incremental=dlt.sources.incremental(args["cursor"])
+            )
         pipeline.run(source, table_format="iceberg", loader_file_format="parquet")
         counts = pipeline.last_trace.last_normalize_info.row_counts
         return int(counts.get(args["table"], 0))

@@ -127,7 +127,8 @@ def sql_suite(
 
 
 def merge_suite(base_db: Path, rows: int, repeat: int) -> list[Series]:
-    """Load ``rows`` rows, change 10% and add 10%, then time the merge run alone."""
+    """Load ``rows`` rows, change 10% and add 10% (incremental on ``updated_at``), then time the
+    merge run alone."""
     paths = ["floe", "dlt_pyarrow"]
     series = {p: Series("merge", p) for p in paths}
     for rep in range(repeat):
@@ -138,7 +139,7 @@ def merge_suite(base_db: Path, rows: int, repeat: int) -> list[Series]:
             url = f"sqlite:///{db}"
             write_floe_yaml(
                 workdir,
-                f"{{credentials: '{url}', tables: [events]}}",
+                f"{{credentials: '{url}', tables: [events], cursor_field: updated_at}}",
                 "{namespace: bench, write_mode: merge, primary_key: id}",
             )
             args = {
@@ -151,11 +152,15 @@ def merge_suite(base_db: Path, rows: int, repeat: int) -> list[Series]:
             run_path(path, args)
             changed = rows // 10
             with sqlite3.connect(db) as conn:
-                conn.execute("UPDATE events SET name = 'changed' WHERE id <= ?", (changed,))
+                later = "2030-01-01 00:00:00"
                 conn.execute(
-                    "INSERT INTO events SELECT id + ?, name, amount, score, flag, day, updated_at,"
+                    "UPDATE events SET name = 'changed', updated_at = ? WHERE id <= ?",
+                    (later, changed),
+                )
+                conn.execute(
+                    "INSERT INTO events SELECT id + ?, name, amount, score, flag, day, ?,"
                     " payload FROM events WHERE id <= ?",
-                    (rows, changed),
+                    (rows, later, changed),
                 )
             sample = run_path(path, args)
             series[path].samples.append(sample)
