@@ -148,6 +148,7 @@ def merge_suite(base_db: Path, rows: int, repeat: int) -> list[Series]:
                 "cx_url": url,
                 "table": "events",
                 "write_disposition": "merge",
+                "cursor": "updated_at",
             }
             run_path(path, args)
             changed = rows // 10
