@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from dagster import (
     AssetKey,
+    AssetSelection,
     Backoff,
     DagsterEvent,
     DagsterEventType,
@@ -21,6 +22,7 @@ from dagster import (
 from floe_core import compile_spec
 from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
 from floe_testing.fixtures.ingestion import FloeProject
+from pytest_httpserver import HTTPServer
 
 CUSTOMERS = AssetKey(["ingestion", "shop", "customers"])
 ORDERS = AssetKey(["ingestion", "shop", "orders"])
@@ -113,6 +115,22 @@ def test_selecting_one_asset_runs_only_its_resource(
     assert quickstart.plugin().list_tables() == ["bronze.customers"]
 
 
+def _launch(
+    defs: Definitions, instance: DagsterInstance, launch: str, source: str
+) -> ExecuteInProcessResult:
+    """Run a source through its job, or its assets through Dagster's implicit asset job."""
+    if launch == "job":
+        job = defs.resolve_job_def(f"ingest_{source}")
+        return job.execute_in_process(instance=instance, raise_on_error=False)
+    return materialize(
+        list(defs.assets or []),  # type: ignore[arg-type]
+        resources=defs.resources,
+        instance=instance,
+        selection=AssetSelection.groups(source),
+        raise_on_error=False,
+    )
+
+
 def _failing_project(project: FloeProject) -> None:
     """Source ``files`` reads a malformed CSV; source ``db`` reads a SQLite database."""
     (project.root / "data").mkdir()
@@ -138,13 +156,14 @@ def _failing_project(project: FloeProject) -> None:
     )
 
 
+@pytest.mark.parametrize("launch", ["job", "assets"])
 def test_a_permanent_failure_fails_the_run_at_once_with_its_category(
-    floe_project: FloeProject, instance: DagsterInstance
+    floe_project: FloeProject, instance: DagsterInstance, launch: str
 ) -> None:
     _failing_project(floe_project)
-    job = _definitions(floe_project).resolve_job_def("ingest_files")
+    defs = _definitions(floe_project)
 
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    result = _launch(defs, instance, launch, "files")
 
     assert not result.success
     assert _events(result, DagsterEventType.STEP_UP_FOR_RETRY) == []
@@ -160,15 +179,21 @@ def test_a_permanent_failure_fails_the_run_at_once_with_its_category(
     assert "[permanent]" in str(stored[0].dagster_event.step_failure_data.error.message)  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("launch", ["job", "assets"])
 def test_a_transient_failure_is_retried_per_the_retry_config(
-    floe_project: FloeProject, instance: DagsterInstance
+    floe_project: FloeProject, instance: DagsterInstance, launch: str
 ) -> None:
+    """The source's job carries the retry policy; a run of selected assets requests retries."""
     _failing_project(floe_project)
-    job = _definitions(floe_project).resolve_job_def("ingest_db")
+    defs = _definitions(floe_project)
+
+    def run() -> ExecuteInProcessResult:
+        return _launch(defs, instance, launch, "db")
+
     lock = sqlite3.connect(floe_project.root / "source.db", isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")  # readers fail with "database is locked": transient
     try:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = run()
     finally:
         lock.close()
 
@@ -178,9 +203,7 @@ def test_a_transient_failure_is_retried_per_the_retry_config(
     metadata = failure.step_failure_data.user_failure_data.metadata  # type: ignore[union-attr]
     assert metadata["error_category"].value == "transient"
 
-    rerun = job.execute_in_process(instance=instance, raise_on_error=False)
-
-    assert rerun.success
+    assert run().success
     assert floe_project.read("bronze.items").num_rows == 1
 
 
@@ -217,3 +240,36 @@ def test_jobs_schedules_and_retry_policy_follow_floe_yaml(floe_project: FloeProj
         assert job.op_retry_policy.delay == 2.5
         assert job.op_retry_policy.backoff is Backoff.EXPONENTIAL
         assert {key.path[1] for key in job.asset_layer.executable_asset_keys} == {source}
+
+
+def test_failures_never_carry_a_secret_into_the_event_log(
+    floe_project: FloeProject, instance: DagsterInstance, httpserver: HTTPServer
+) -> None:
+    token = "tok-5ecret-value-42"  # sent in the URL, which HTTP errors quote
+    httpserver.expect_request("/items").respond_with_json({"error": "bad token"}, status=401)
+    floe_project.write(
+        f"""
+        ingestion:
+          sources:
+            - name: api
+              type: rest_api
+              config:
+                client:
+                  base_url: "{httpserver.url_for("/")}"
+                  auth: {{type: api_key, location: query, name: key, api_key: {token}}}
+                resources: [items]
+              destination: {{namespace: bronze}}
+        """
+    )
+    job = _definitions(floe_project).resolve_job_def("ingest_api")
+
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+
+    assert not result.success
+    [failure] = _events(result, DagsterEventType.STEP_FAILURE)
+    metadata = failure.step_failure_data.user_failure_data.metadata  # type: ignore[union-attr]
+    assert metadata["error_category"].value == "permanent"
+    assert "HTTPError: 401" in str(failure.step_failure_data.error)
+    logged = instance.all_logs(result.run_id)
+    assert logged
+    assert all(token not in repr(record) for record in logged)

@@ -7,9 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue
+from dagster import (
+    AssetExecutionContext,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    RetryRequested,
+)
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator
-from floe_ingestion_dlt.config import IngestionSourceConfig
+from floe_ingestion_dlt.config import IngestionSourceConfig, RetryConfig
 from floe_ingestion_dlt.errors import ErrorCategory, IngestionError, categorize_error, root_cause
 from floe_ingestion_dlt.hints import schema_contract
 from floe_ingestion_dlt.loading import DltPipeline, as_ingestion_error, discard_unloadable
@@ -41,7 +47,8 @@ def materialize(
 ) -> Iterator[MaterializeResult[Any]]:
     """Load the selected resources of ``source_name``; failures become a categorized ``Failure``.
 
-    Only TRANSIENT failures respect the retry policy.
+    Only TRANSIENT failures are retried: by the job's retry policy, or, in a job without one
+    (Dagster's implicit asset job), by requesting retries per the project's ``retry:``.
     """
     source = plugin.config.source(source_name)
     log = get_logger().bind(
@@ -64,14 +71,22 @@ def materialize(
                 results = _run(context, dlt, handle, translator)
             current.set_attribute("ingestion.duration_seconds", time.perf_counter() - started)
     except Exception as exc:
-        raise _failure(exc, source, handle, time.perf_counter() - started, log) from None
+        failure = _failure(exc, source, handle, time.perf_counter() - started, log)
+        if _request_retry(context, failure, plugin.config.retry_config):
+            delay = plugin.config.retry_config.initial_delay_seconds * 2**context.retry_number
+            raise RetryRequested(
+                max_retries=plugin.config.retry_config.max_retries,
+                seconds_to_wait=min(delay, plugin.config.retry_config.max_delay_seconds),
+            ) from failure
+        raise failure from None
+    assert handle is not None
     duration = time.perf_counter() - started
     outcome = _Outcome(context, plugin, handle, duration)
     enriched = [outcome.enrich(result) for result in results]
     log.info(
         "pipeline_completed",
         status="success",
-        rows_loaded=outcome.rows_total,
+        rows_loaded=sum(outcome.rows.values()),
         duration_seconds=round(duration, 3),
     )
     yield from enriched
@@ -100,6 +115,15 @@ def _run(
         if categorize_error(exc) is not ErrorCategory.TRANSIENT:
             discard_unloadable(handle)
         raise
+
+
+def _request_retry(context: AssetExecutionContext, failure: Failure, retry: RetryConfig) -> bool:
+    """Does this transient failure retry by itself: no job policy, and retries are left?"""
+    return (
+        failure.allow_retries
+        and context.job_def.op_retry_policy is None
+        and context.retry_number < retry.max_retries
+    )
 
 
 def _failure(
@@ -140,10 +164,9 @@ class _Outcome:
         self,
         context: AssetExecutionContext,
         plugin: DltIngestionPlugin,
-        handle: DltPipeline | None,
+        handle: DltPipeline,
         duration: float,
     ) -> None:
-        assert handle is not None
         trace = handle.pipeline.last_trace
         normalize = trace.last_normalize_info if trace else None
         load = trace.last_load_info if trace else None
@@ -153,14 +176,14 @@ class _Outcome:
         self._plugin = plugin
         self._source = handle.source
         self._duration = duration
-        self.rows_total = 0
+        self.rows: dict[str, int] = {}
 
     def enrich(self, result: MaterializeResult[Any]) -> MaterializeResult[Any]:
         assert result.asset_key is not None
         spec_metadata = self._context.assets_def.metadata_by_key[result.asset_key]
         table = str(spec_metadata["destination_table"])
         rows = int(self._row_counts.get(table.split(".", 1)[1], 0))
-        self.rows_total += rows
+        self.rows[table] = rows
         metadata: dict[str, Any] = {
             **(result.metadata or {}),
             "rows_loaded": MetadataValue.int(rows),
