@@ -24,8 +24,10 @@ def load_ingestion(config_file: Path) -> tuple[CompiledArtifacts, Any]:
     from floe_core.registry import PluginRegistry
 
     from floe_cli._logging import configure_logging
+    from floe_cli._telemetry import configure_tracing
 
     configure_logging()
+    configure_tracing()
     artifacts = compile_spec(config_file)
     ref = artifacts.plugins.ingestion
     name = ref.type if ref else "dlt"
