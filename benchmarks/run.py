@@ -84,14 +84,64 @@ def fresh(workdir: Path) -> Path:
     return workdir
 
 
-def write_floe_yaml(workdir: Path, config: str, destination: str) -> None:
+def write_floe_yaml(
+    workdir: Path, config: str, destination: str, source_type: str = "sql_database"
+) -> None:
     (workdir / "floe.yaml").write_text(
         "catalog: {type: sql, uri: 'sqlite:///catalog.db', warehouse: warehouse}\n"
         "ingestion:\n  pipelines_dir: pipelines\n  sources:\n    - name: bench\n"
-        f"      type: sql_database\n      config: {config}\n"
+        f"      type: {source_type}\n      config: {config}\n"
         f"      destination: {destination}\n",
         encoding="utf-8",
     )
+
+
+def files_suite(sqlite_db: Path, repeat: int) -> list[Series]:
+    """Parquet and CSV files of the benchmark table: floe's filesystem source against one
+    pyarrow read + pyiceberg append."""
+    folder = DATA / f"files_{sqlite_db.stem}"
+    if not folder.exists():
+        subprocess.run(
+            [sys.executable, __file__, "--prepare-files", str(sqlite_db), "--rows", "0"],
+            check=True,
+        )
+    out: list[Series] = []
+    for fmt in ("parquet", "csv"):
+        file = folder / f"events.{fmt}"
+        series = {p: Series(f"files {fmt}", p) for p in ("floe", "raw_pyarrow_file")}
+        for rep in range(repeat):
+            for path, item in series.items():
+                workdir = fresh(DATA / "work" / f"files_{fmt}" / path)
+                write_floe_yaml(
+                    workdir,
+                    f"{{bucket_url: '{folder}', file_glob: 'events.{fmt}', table_name: events}}",
+                    "{table: bench.events}",
+                    source_type="filesystem",
+                )
+                args = {"workdir": str(workdir), "file": str(file), "table": "events"}
+                sample = run_path(path, args)
+                item.samples.append(sample)
+                print(
+                    f"  [files {fmt} {rep + 1}/{repeat}] {path:<20} {sample.rows:>9,} rows "
+                    f"{sample.seconds:7.2f} s {sample.rss_mib:7.0f} MiB",
+                    flush=True,
+                )
+        out += list(series.values())
+    return out
+
+
+def _prepare_files(sqlite_db: Path) -> None:
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    sys.path.insert(0, str(HERE))
+    from paths import _read_sqlite3
+
+    table = _read_sqlite3({"url": f"sqlite:///{sqlite_db}", "table": "events"})
+    folder = DATA / f"files_{sqlite_db.stem}"
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / "events.parquet")
+    pcsv.write_csv(table, folder / "events.csv")
 
 
 def sql_suite(
@@ -329,24 +379,30 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--merge-rows", type=int, default=200_000)
     parser.add_argument(
-        "--suite", choices=["all", "sqlite", "postgres", "merge", "memory", "cli"], default="all"
+        "--suite",
+        choices=["all", "sqlite", "postgres", "files", "merge", "memory", "cli"],
+        default="all",
     )
     parser.add_argument(
         "--memory-rows", default="1000000,10000000", help="sizes for --suite memory"
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--prepare-postgres", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--prepare-files", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.prepare_files:
+        _prepare_files(args.prepare_files)
+        return
     os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
     if args.prepare_postgres:
         print(_prepare_postgres(args.prepare_postgres, args.rows) or "")
         return
-    everything = {"sqlite", "postgres", "merge", "memory", "cli"}
+    everything = {"sqlite", "postgres", "files", "merge", "memory", "cli"}
     suites = everything if args.suite == "all" else {args.suite}
     all_series: list[Series] = []
     cli: dict[str, float] = {}
     sqlite_db = DATA / f"events_{args.rows}.db"
-    if suites & {"sqlite", "postgres"}:
+    if suites & {"sqlite", "postgres", "files"}:
         make_sqlite(sqlite_db, args.rows)
     if "sqlite" in suites:
         url = f"sqlite:///{sqlite_db}"
@@ -357,6 +413,8 @@ def main() -> None:
             print("PostgreSQL not reachable: postgres suite skipped", file=sys.stderr)
         else:
             all_series += sql_suite("postgres", pg, pg, "events", args.repeat)
+    if "files" in suites:
+        all_series += files_suite(sqlite_db, args.repeat)
     if "merge" in suites:
         base = make_sqlite(DATA / f"events_{args.merge_rows}.db", args.merge_rows)
         all_series += merge_suite(base, args.merge_rows, args.repeat)
