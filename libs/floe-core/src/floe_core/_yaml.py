@@ -36,6 +36,10 @@ class LoadedYaml:
             loc = loc[:-1]
 
 
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
 def _interpolate(text: str, env: Mapping[str, str], path: str, line: int) -> str:
     def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
@@ -65,7 +69,10 @@ def load_yaml(file: Path, env: Mapping[str, str] | None = None) -> LoadedYaml:
     except (OSError, UnicodeDecodeError) as exc:
         raise FloeConfigError(f"cannot read file: {exc}", path=shown) from None
 
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # e.g. a control character the YAML reader refuses
+        raise FloeConfigError(f"invalid YAML: {_one_line(exc)}", path=shown) from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -74,6 +81,8 @@ def load_yaml(file: Path, env: Mapping[str, str] | None = None) -> LoadedYaml:
         raise FloeConfigError(
             f"invalid YAML: {problem}", path=shown, line=mark.line + 1 if mark else None
         ) from None
+    except yaml.YAMLError as exc:
+        raise FloeConfigError(f"invalid YAML: {_one_line(exc)}", path=shown) from None
     finally:
         loader.dispose()
 

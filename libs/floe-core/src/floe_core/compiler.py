@@ -62,7 +62,8 @@ def _describe(loc: Loc, data: Any) -> str:
                 node = None
             parts.append(label)
         else:
-            parts.append(f".{part}" if parts else part)
+            shown = part if part.replace("-", "_").isidentifier() else repr(part)
+            parts.append(f".{shown}" if parts else shown)
             node = node.get(part) if isinstance(node, dict) else None
     return "".join(parts) or "<top level>"
 

@@ -33,7 +33,8 @@ class FloeConfigError(FloeError):
         self.path = path
         self.line = line
         location = f"{path}:{line}" if path and line else path
-        super().__init__(f"{location}: {message}" if location else message)
+        text = f"{location}: {message}" if location else message
+        super().__init__(text.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 class PluginError(FloeError):
