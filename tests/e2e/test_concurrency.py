@@ -67,3 +67,31 @@ def test_different_sources_run_in_parallel(tmp_path: Path) -> None:
     for run, (out, err) in zip(runs, results, strict=True):
         assert run.returncode == 0, err
         assert json.loads(out)["sources"][0]["rows_loaded"] == ROWS
+
+
+def test_two_writers_to_one_table_both_commit(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        with sqlite3.connect(tmp_path / f"{name}.db") as db:
+            db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, src TEXT)")
+            db.executemany("INSERT INTO events VALUES (?, ?)", ((i, name) for i in range(ROWS)))
+    sources = "".join(
+        f"    - name: src_{n}\n      type: sql_database\n"
+        f"      config: {{credentials: 'sqlite:///{n}.db', tables: [events]}}\n"
+        f"      destination: {{table: bronze.shared}}\n"
+        for n in ("a", "b")
+    )
+    (tmp_path / "floe.yaml").write_text(f"ingestion:\n  sources:\n{sources}", encoding="utf-8")
+    runs = [_run(tmp_path, "src_a"), _run(tmp_path, "src_b")]
+    for run in runs:
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+
+    from floe_core import compile_spec
+    from floe_ingestion_dlt import DltIngestionPlugin
+
+    plugin = DltIngestionPlugin()
+    plugin.configure(compile_spec(tmp_path / "floe.yaml"))
+    sources_seen = plugin.read_table("bronze.shared")["src"].to_pylist()
+    assert sources_seen.count("a") == ROWS
+    assert sources_seen.count("b") == ROWS
+    assert [h["source"] for h in plugin.table_history("bronze.shared")].count("src_a") == 1
