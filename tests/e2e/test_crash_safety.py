@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -34,20 +35,45 @@ def _floe(project: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def _rest_catalog(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """floe.yaml lines for the SeaweedFS REST catalog, with data and state on its S3."""
+    weed = request.getfixturevalue("seaweedfs")
+    monkeypatch.setenv("S3_SECRET", weed.secret_key)
+    state = f"s3://{weed.bucket}/crash-{uuid.uuid4().hex[:8]}"
+    return (
+        f"catalog: {{type: rest, uri: '{weed.catalog_uri}', warehouse: '{weed.warehouse}', "
+        f"credential: '{weed.access_key}:${{S3_SECRET}}'}}\n"
+        f"storage:\n  s3: {{endpoint: '{weed.s3_endpoint}', access_key_id: {weed.access_key}, "
+        "secret_access_key: '${S3_SECRET}', region: us-east-1, path_style: true}\n"
+        f"  state_url: {state}\n"
+    )
+
+
 @pytest.mark.parametrize(
-    ("write_mode", "cursor"),
-    [("append", "updated_at"), ("merge", "updated_at")],
+    ("catalog", "write_mode", "cursor"),
+    [
+        ("sql", "append", "updated_at"),
+        ("sql", "merge", "updated_at"),
+        ("rest", "append", "updated_at"),
+    ],
 )
 def test_kill_and_rerun_loses_and_duplicates_nothing(
-    tmp_path: Path, write_mode: str, cursor: str
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    catalog: str,
+    write_mode: str,
+    cursor: str,
 ) -> None:
     _source(tmp_path / "source.db")
     key = ", primary_key: id" if write_mode == "merge" else ""
+    header = _rest_catalog(request, monkeypatch) if catalog == "rest" else ""
+    namespace = f"bronze_{uuid.uuid4().hex[:6]}"
     (tmp_path / "floe.yaml").write_text(
-        "ingestion:\n  sources:\n    - name: events\n      type: sql_database\n"
+        header + "ingestion:\n  sources:\n    - name: events\n      type: sql_database\n"
         f"      config: {{credentials: 'sqlite:///source.db', tables: [events], "
         f"cursor_field: {cursor}, chunk_size: 20000}}\n"
-        f"      destination: {{namespace: bronze, write_mode: {write_mode}{key}}}\n",
+        f"      destination: {{namespace: {namespace}, write_mode: {write_mode}{key}}}\n",
         encoding="utf-8",
     )
     killed = 0
@@ -67,6 +93,6 @@ def test_kill_and_rerun_loses_and_duplicates_nothing(
 
     plugin = DltIngestionPlugin()
     plugin.configure(compile_spec(tmp_path / "floe.yaml"))
-    ids = plugin.read_table("bronze.events")["id"].to_pylist()
+    ids = plugin.read_table(f"{namespace}.events")["id"].to_pylist()
     assert len(ids) == ROWS
     assert len(set(ids)) == ROWS
