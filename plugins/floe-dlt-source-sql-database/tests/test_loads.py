@@ -47,23 +47,27 @@ def _ids(project: FloeProject, table: str) -> list[int]:
     return sorted(project.read(f"bronze.{table}")["id"].to_pylist())
 
 
-def test_append_twice_doubles_the_rows(floe_project: FloeProject, sqlite_db: SourceDb) -> None:
+def test_append_twice_doubles_the_rows(
+    floe_project_each_catalog: FloeProject, sqlite_db: SourceDb
+) -> None:
     _create(sqlite_db, 50)
-    _project(floe_project, sqlite_db, "{namespace: bronze, write_mode: append}")
-    assert floe_project.run().result.rows_loaded == 50
-    assert floe_project.run().result.rows_loaded == 50
-    ids = _ids(floe_project, sqlite_db.table)
+    _project(floe_project_each_catalog, sqlite_db, "{namespace: bronze, write_mode: append}")
+    assert floe_project_each_catalog.run().result.rows_loaded == 50
+    assert floe_project_each_catalog.run().result.rows_loaded == 50
+    ids = _ids(floe_project_each_catalog, sqlite_db.table)
     assert len(ids) == 100
     assert set(ids) == set(range(1, 51))
 
 
-def test_replace_keeps_only_the_last_load(floe_project: FloeProject, sqlite_db: SourceDb) -> None:
+def test_replace_keeps_only_the_last_load(
+    floe_project_each_catalog: FloeProject, sqlite_db: SourceDb
+) -> None:
     _create(sqlite_db, 30)
-    _project(floe_project, sqlite_db, "{namespace: bronze, write_mode: replace}")
-    floe_project.run()
+    _project(floe_project_each_catalog, sqlite_db, "{namespace: bronze, write_mode: replace}")
+    floe_project_each_catalog.run()
     sqlite_db.execute(f"DELETE FROM {sqlite_db.table} WHERE id > 10")
-    assert floe_project.run().result.rows_loaded == 10
-    assert _ids(floe_project, sqlite_db.table) == list(range(1, 11))
+    assert floe_project_each_catalog.run().result.rows_loaded == 10
+    assert _ids(floe_project_each_catalog, sqlite_db.table) == list(range(1, 11))
 
 
 def test_merge_upserts(floe_project: FloeProject, source_db: SourceDb) -> None:
@@ -93,33 +97,57 @@ def test_incremental_loads_only_new_rows(floe_project: FloeProject, source_db: S
 
 
 def test_incremental_resumes_from_destination_state(
-    floe_project: FloeProject, sqlite_db: SourceDb
+    floe_project_each_catalog: FloeProject, sqlite_db: SourceDb
 ) -> None:
     _create(sqlite_db, 25)
-    _project(floe_project, sqlite_db, "{namespace: bronze}", cursor=True)
-    floe_project.run()
-    shutil.rmtree(floe_project.root / ".floe" / "pipelines")
+    _project(floe_project_each_catalog, sqlite_db, "{namespace: bronze}", cursor=True)
+    floe_project_each_catalog.run()
+    shutil.rmtree(floe_project_each_catalog.root / ".floe" / "pipelines")
     _insert(sqlite_db, 5, start=26, day=2)
 
-    assert floe_project.run().result.rows_loaded == 5
-    ids = _ids(floe_project, sqlite_db.table)
+    assert floe_project_each_catalog.run().result.rows_loaded == 5
+    ids = _ids(floe_project_each_catalog, sqlite_db.table)
     assert ids == list(range(1, 31))
 
 
 def test_empty_table_is_success_with_zero_rows(
-    floe_project: FloeProject, sqlite_db: SourceDb
+    floe_project_each_catalog: FloeProject, sqlite_db: SourceDb
 ) -> None:
     _create(sqlite_db, 0)
-    _project(floe_project, sqlite_db, "{namespace: bronze}")
-    run = floe_project.run()
+    _project(floe_project_each_catalog, sqlite_db, "{namespace: bronze}")
+    run = floe_project_each_catalog.run()
     assert run.result.success
     assert run.result.rows_loaded == 0
 
 
-def test_single_table_destination(floe_project: FloeProject, sqlite_db: SourceDb) -> None:
+def test_single_table_destination(
+    floe_project_each_catalog: FloeProject, sqlite_db: SourceDb
+) -> None:
     _create(sqlite_db, 12)
-    _project(floe_project, sqlite_db, "{table: raw.customers}")
-    run = floe_project.run()
+    _project(floe_project_each_catalog, sqlite_db, "{table: raw.customers}")
+    run = floe_project_each_catalog.run()
     assert run.tables == {"customers": 12}
-    table = floe_project.read("raw.customers")
+    table = floe_project_each_catalog.read("raw.customers")
     assert pc.sum(table["id"]).as_py() == sum(range(1, 13))
+
+
+def test_merge_and_incremental_on_each_catalog(
+    floe_project_each_catalog: FloeProject, sqlite_db: SourceDb
+) -> None:
+    project = floe_project_each_catalog
+    _create(sqlite_db, 30)
+    _project(
+        project, sqlite_db, "{namespace: bronze, write_mode: merge, primary_key: id}", cursor=True
+    )
+    assert project.run().result.rows_loaded == 30
+    assert project.run().result.rows_loaded == 0
+    sqlite_db.execute(
+        f"UPDATE {sqlite_db.table} SET name = 'changed', updated_at = '2024-02-01' WHERE id <= 3"
+    )
+    _insert(sqlite_db, 4, start=31, day=3)
+    assert project.run().result.rows_loaded == 7
+    rows = {r["id"]: r["name"] for r in project.read(f"bronze.{sqlite_db.table}").to_pylist()}
+    assert len(rows) == 34
+    assert rows[1] == rows[3] == "changed"
+    assert rows[4] == "row 4"
+    assert project.snapshots(f"bronze.{sqlite_db.table}") == 2

@@ -32,46 +32,48 @@ def _setup(project: FloeProject, db: SourceDb, contract: str) -> str:
     return f"bronze.{db.table}"
 
 
-def test_evolve_adds_the_new_column(floe_project: FloeProject, sqlite_db: SourceDb) -> None:
-    table = _setup(floe_project, sqlite_db, "evolve")
-    assert floe_project.run().result.rows_loaded == 1
-    landed = floe_project.read(table).sort_by("id")
+def test_evolve_adds_the_new_column(
+    floe_project_each_catalog: FloeProject, sqlite_db: SourceDb
+) -> None:
+    table = _setup(floe_project_each_catalog, sqlite_db, "evolve")
+    assert floe_project_each_catalog.run().result.rows_loaded == 1
+    landed = floe_project_each_catalog.read(table).sort_by("id")
     assert "extra" in landed.column_names
     assert landed["extra"].to_pylist() == [None, None, "surprise"]
 
 
 def test_freeze_rejects_and_leaves_the_table_unchanged(
-    floe_project: FloeProject, sqlite_db: SourceDb
+    floe_project_each_catalog: FloeProject, sqlite_db: SourceDb
 ) -> None:
-    table = _setup(floe_project, sqlite_db, "freeze")
-    snapshots = floe_project.snapshots(table)
+    table = _setup(floe_project_each_catalog, sqlite_db, "freeze")
+    snapshots = floe_project_each_catalog.snapshots(table)
 
     with pytest.raises(SchemaContractViolation) as caught:
-        floe_project.run()
+        floe_project_each_catalog.run()
     error = caught.value
     assert error.category is ErrorCategory.PERMANENT
     assert error.source_type == "sql_database"
     assert error.pipeline_name
     assert "extra" in str(error)
-    landed = floe_project.read(table)
+    landed = floe_project_each_catalog.read(table)
     assert landed.num_rows == 2
     assert "extra" not in landed.column_names
-    assert floe_project.snapshots(table) == snapshots
+    assert floe_project_each_catalog.snapshots(table) == snapshots
 
     # Conforming data loads on the next run, including the row rejected before.
     sqlite_db.execute(
         f"ALTER TABLE {sqlite_db.table} DROP COLUMN extra",
         f"INSERT INTO {sqlite_db.table} VALUES (4, 'd', '2024-01-03 00:00:00')",
     )
-    assert floe_project.run().result.rows_loaded == 2
-    assert sorted(floe_project.read(table)["id"].to_pylist()) == [1, 2, 3, 4]
+    assert floe_project_each_catalog.run().result.rows_loaded == 2
+    assert sorted(floe_project_each_catalog.read(table)["id"].to_pylist()) == [1, 2, 3, 4]
 
 
 def test_discard_value_drops_the_new_columns_values(
-    floe_project: FloeProject, sqlite_db: SourceDb
+    floe_project_each_catalog: FloeProject, sqlite_db: SourceDb
 ) -> None:
-    table = _setup(floe_project, sqlite_db, "discard_value")
-    assert floe_project.run().result.rows_loaded == 1
-    landed = floe_project.read(table).sort_by("id")
+    table = _setup(floe_project_each_catalog, sqlite_db, "discard_value")
+    assert floe_project_each_catalog.run().result.rows_loaded == 1
+    landed = floe_project_each_catalog.read(table).sort_by("id")
     assert landed["id"].to_pylist() == [1, 2, 3]
     assert "extra" not in landed.column_names or landed["extra"].null_count == 3
