@@ -201,3 +201,34 @@ def test_a_load_failing_after_another_table_committed_is_partial(
     assert caught.value.category is ErrorCategory.PARTIAL
     assert floe_project.snapshots("bronze.good") > 1
     assert floe_project.read("bronze.bad")["v"].to_pylist() == [1]
+
+
+def test_columns_the_source_stops_sending_are_kept(
+    floe_project: FloeProject, sqlite_db: SourceDb
+) -> None:
+    sqlite_db.execute(
+        f"CREATE TABLE {sqlite_db.table} (id INTEGER PRIMARY KEY, keep TEXT, gone TEXT)",
+        f"INSERT INTO {sqlite_db.table} VALUES (1, 'k1', 'g1')",
+    )
+    floe_project.write(
+        f"""
+        ingestion:
+          sources:
+            - name: shrinking
+              type: sql_database
+              config: {{credentials: "{sqlite_db.url}", tables: [{sqlite_db.table}]}}
+              destination: {{namespace: bronze}}
+        """
+    )
+    floe_project.run()
+    sqlite_db.execute(
+        f"DROP TABLE {sqlite_db.table}",
+        f"CREATE TABLE {sqlite_db.table} (id INTEGER PRIMARY KEY, keep TEXT)",
+        f"INSERT INTO {sqlite_db.table} VALUES (2, 'k2')",
+    )
+    floe_project.run()
+    rows = sorted(floe_project.read(f"bronze.{sqlite_db.table}").to_pylist(), key=lambda r: r["id"])
+    assert rows == [
+        {"id": 1, "keep": "k1", "gone": "g1"},
+        {"id": 2, "keep": "k2", "gone": None},
+    ]
