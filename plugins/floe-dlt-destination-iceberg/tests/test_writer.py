@@ -141,24 +141,11 @@ def test_a_type_change_iceberg_cannot_promote_fails_and_keeps_the_table(
 ) -> None:
     from floe_ingestion_dlt import DestinationWriteError, ErrorCategory
 
-    sqlite_db.execute(f"CREATE TABLE {sqlite_db.table} (id INTEGER PRIMARY KEY, v INTEGER)")
-    sqlite_db.execute(f"INSERT INTO {sqlite_db.table} VALUES (1, 1), (2, 2)")
-    floe_project.write(
-        f"""
-        retry: {{max_retries: 0}}
-        ingestion:
-          sources:
-            - name: types
-              type: sql_database
-              config: {{credentials: "{sqlite_db.url}", tables: [{sqlite_db.table}]}}
-              destination: {{namespace: bronze}}
-        """
-    )
-    floe_project.run()
-    sqlite_db.execute(
-        f"DROP TABLE {sqlite_db.table}",
-        f"CREATE TABLE {sqlite_db.table} (id INTEGER PRIMARY KEY, v TEXT)",
-        f"INSERT INTO {sqlite_db.table} VALUES (3, 'three')",
+    _load_then_recreate(
+        floe_project,
+        sqlite_db,
+        first=("id INTEGER PRIMARY KEY, v INTEGER", "(1, 1), (2, 2)"),
+        then=("id INTEGER PRIMARY KEY, v TEXT", "(3, 'three')"),
     )
     with pytest.raises(DestinationWriteError) as caught:
         floe_project.run()
@@ -206,25 +193,11 @@ def test_a_load_failing_after_another_table_committed_is_partial(
 def test_columns_the_source_stops_sending_are_kept(
     floe_project: FloeProject, sqlite_db: SourceDb
 ) -> None:
-    sqlite_db.execute(
-        f"CREATE TABLE {sqlite_db.table} (id INTEGER PRIMARY KEY, keep TEXT, gone TEXT)",
-        f"INSERT INTO {sqlite_db.table} VALUES (1, 'k1', 'g1')",
-    )
-    floe_project.write(
-        f"""
-        ingestion:
-          sources:
-            - name: shrinking
-              type: sql_database
-              config: {{credentials: "{sqlite_db.url}", tables: [{sqlite_db.table}]}}
-              destination: {{namespace: bronze}}
-        """
-    )
-    floe_project.run()
-    sqlite_db.execute(
-        f"DROP TABLE {sqlite_db.table}",
-        f"CREATE TABLE {sqlite_db.table} (id INTEGER PRIMARY KEY, keep TEXT)",
-        f"INSERT INTO {sqlite_db.table} VALUES (2, 'k2')",
+    _load_then_recreate(
+        floe_project,
+        sqlite_db,
+        first=("id INTEGER PRIMARY KEY, keep TEXT, gone TEXT", "(1, 'k1', 'g1')"),
+        then=("id INTEGER PRIMARY KEY, keep TEXT", "(2, 'k2')"),
     )
     floe_project.run()
     rows = sorted(floe_project.read(f"bronze.{sqlite_db.table}").to_pylist(), key=lambda r: r["id"])
@@ -232,3 +205,27 @@ def test_columns_the_source_stops_sending_are_kept(
         {"id": 1, "keep": "k1", "gone": "g1"},
         {"id": 2, "keep": "k2", "gone": None},
     ]
+
+
+def _load_then_recreate(
+    project: FloeProject, db: SourceDb, first: tuple[str, str], then: tuple[str, str]
+) -> None:
+    """Load a one-table source, then recreate the source table with other columns and rows."""
+    db.execute(f"CREATE TABLE {db.table} ({first[0]})", f"INSERT INTO {db.table} VALUES {first[1]}")
+    project.write(
+        f"""
+        retry: {{max_retries: 0}}
+        ingestion:
+          sources:
+            - name: reshaped
+              type: sql_database
+              config: {{credentials: "{db.url}", tables: [{db.table}]}}
+              destination: {{namespace: bronze}}
+        """
+    )
+    project.run()
+    db.execute(
+        f"DROP TABLE {db.table}",
+        f"CREATE TABLE {db.table} ({then[0]})",
+        f"INSERT INTO {db.table} VALUES {then[1]}",
+    )
