@@ -39,6 +39,14 @@ def snapshots(workdir: Path, table: str) -> int:
     return len(_catalog(workdir).load_table(f"{NAMESPACE}.{table}").metadata.snapshots)
 
 
+def table_rows(workdir: Path, table: str) -> int:
+    """Rows in the benchmark table's current snapshot, read back from its Iceberg metadata."""
+    iceberg = _catalog(workdir).load_table(f"{NAMESPACE}.{table}")
+    snapshot = iceberg.current_snapshot()
+    summary = snapshot.summary if snapshot is not None else None
+    return int(summary["total-records"]) if summary is not None else 0
+
+
 def _dlt_pipeline(workdir: Path) -> Any:
     import dlt
 
@@ -90,6 +98,18 @@ def _dlt_sql(backend: str | None) -> Callable[[Args], int]:
     return run
 
 
+def _dlt_rest_api(args: Args) -> int:
+    """dlt's ``rest_api_source`` with its defaults, on the same config floe's source gets."""
+    from dlt.sources.rest_api import rest_api_source
+
+    pipeline = _dlt_pipeline(Path(args["workdir"]))
+    pipeline.run(
+        rest_api_source(args["spec"]), table_format="iceberg", loader_file_format="parquet"
+    )
+    counts = pipeline.last_trace.last_normalize_info.row_counts
+    return int(counts.get(args["table"], 0))
+
+
 def _raw_append(read: Callable[[Args], Any]) -> Callable[[Args], int]:
     def run(args: Args) -> int:
         workdir = Path(args["workdir"])
@@ -121,6 +141,25 @@ def _read_connectorx(args: Args) -> Any:
     import connectorx as cx
 
     return cx.read_sql(args["cx_url"], f"SELECT * FROM {args['table']}", return_type="arrow")
+
+
+def _read_rest(args: Args) -> Any:
+    """Every page of the items API, one after another, into one Arrow table."""
+    import pyarrow as pa
+    import requests
+
+    items: list[dict[str, Any]] = []
+    url = args["url"].rstrip("/") + "/items"
+    with requests.Session() as session:
+        page, pages = 1, 1
+        while page <= pages:
+            response = session.get(url, params={"page": page, "page_size": args["page_size"]})
+            response.raise_for_status()
+            body = response.json()
+            items += body["items"]
+            pages = body["total_pages"]
+            page += 1
+    return pa.Table.from_pylist(items)
 
 
 def _read_file(args: Args) -> Any:
@@ -156,6 +195,8 @@ PATHS: dict[str, Callable[[Args], int]] = {
     "raw_sqlite3_pyarrow": _raw_append(_read_sqlite3),
     "raw_connectorx": _raw_append(_read_connectorx),
     "raw_pyarrow_file": _raw_append(_read_file),
+    "dlt_rest_api": _dlt_rest_api,
+    "raw_requests_pyarrow": _raw_append(_read_rest),
 }
 
 

@@ -29,12 +29,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from data import make_sqlite  # noqa: E402
-from paths import snapshots  # noqa: E402
+from paths import snapshots, table_rows  # noqa: E402
 
 DATA = HERE / ".data"
 RESULTS = HERE / "results"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "floe_bench"
+RAW_PATHS = ("raw_connectorx", "raw_pyarrow_file", "raw_requests_pyarrow")
+PLAIN_PATHS = ("dlt_default", "dlt_pyarrow", "dlt_rest_api")
 
 
 @dataclass
@@ -128,6 +130,55 @@ def files_suite(sqlite_db: Path, repeat: int) -> list[Series]:
                 )
         out += list(series.values())
     return out
+
+
+def rest_suite(items: int, page_size: int, repeat: int) -> list[Series]:
+    """The loopback items API (``floe_testing.rest_server``), served from a thread of this
+    process: floe's ``rest_api`` source against dlt's ``rest_api_source`` and sequential
+    ``requests`` pages + one pyiceberg append. Every path reads the same pages."""
+    from floe_testing.rest_server import ItemsServer, rest_source
+
+    paths = ["floe", "dlt_rest_api", "raw_requests_pyarrow"]
+    series = {p: Series("rest", p) for p in paths}
+    with ItemsServer(items) as server:
+        source = rest_source(server.url, namespace="bench", page_size=page_size, incremental=False)
+        for rep in range(repeat):
+            for path in paths:
+                workdir = fresh(DATA / "work" / "rest" / path)
+                write_floe_yaml(
+                    workdir,
+                    json.dumps(source["config"]),
+                    json.dumps(source["destination"]),
+                    source_type="rest_api",
+                )
+                args = {
+                    "workdir": str(workdir),
+                    "url": server.url,
+                    "page_size": page_size,
+                    "spec": source["config"],
+                    "table": "items",
+                }
+                if series[path].failure:
+                    continue
+                try:
+                    sample = run_path(path, args)
+                    stored = table_rows(workdir, "items")
+                    if sample.rows != items or stored != items:
+                        raise RuntimeError(
+                            f"{items:,} items served, {sample.rows:,} reported loaded, "
+                            f"{stored:,} in the table"
+                        )
+                except RuntimeError as exc:
+                    series[path].failure = str(exc).strip().splitlines()[-1][:200]
+                    print(f"  [rest {rep + 1}/{repeat}] {path:<20} FAILED: {series[path].failure}")
+                    continue
+                series[path].samples.append(sample)
+                print(
+                    f"  [rest {rep + 1}/{repeat}] {path:<20} {sample.rows:>9,} rows "
+                    f"{sample.seconds:7.2f} s {sample.rss_mib:7.0f} MiB",
+                    flush=True,
+                )
+    return list(series.values())
 
 
 def _prepare_files(sqlite_db: Path) -> None:
@@ -325,13 +376,16 @@ def machine() -> list[str]:
 
 
 def report(all_series: list[Series], cli: dict[str, float], args: argparse.Namespace) -> str:
+    rest = ""
+    if args.suite in ("rest", "all"):
+        rest = f"--rest-items {args.rest_items} --rest-page-size {args.rest_page_size} "
     lines = [
         f"# Benchmarks {date.today().isoformat()}",
         "",
         *machine(),
         "",
         f"`uv run python benchmarks/run.py --rows {args.rows} --suite {args.suite} "
-        f"--repeat {args.repeat}`; medians of {args.repeat} alternating repetitions. "
+        f"{rest}--repeat {args.repeat}`; medians of {args.repeat} alternating repetitions. "
         "Seconds are whole-process wall time (interpreter start-up included).",
         "",
     ]
@@ -339,13 +393,8 @@ def report(all_series: list[Series], cli: dict[str, float], args: argparse.Names
     for suite in suites:
         rows = [s for s in all_series if s.suite == suite]
         by = {s.path: s for s in rows}
-        raw = next(
-            (by[p] for p in ("raw_connectorx", "raw_pyarrow_file") if p in by and by[p].samples),
-            None,
-        )
-        plain = next(
-            (by[p] for p in ("dlt_default", "dlt_pyarrow") if p in by and by[p].samples), None
-        )
+        raw = next((by[p] for p in RAW_PATHS if p in by and by[p].samples), None)
+        plain = next((by[p] for p in PLAIN_PATHS if p in by and by[p].samples), None)
         lines += [
             f"## {suite}",
             "",
@@ -380,12 +429,14 @@ def main() -> None:
     parser.add_argument("--merge-rows", type=int, default=200_000)
     parser.add_argument(
         "--suite",
-        choices=["all", "sqlite", "postgres", "files", "merge", "memory", "cli"],
+        choices=["all", "sqlite", "postgres", "files", "rest", "merge", "memory", "cli"],
         default="all",
     )
     parser.add_argument(
         "--memory-rows", default="1000000,10000000", help="sizes for --suite memory"
     )
+    parser.add_argument("--rest-items", type=int, default=200_000, help="items for --suite rest")
+    parser.add_argument("--rest-page-size", type=int, default=1000, help="items per API page")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--prepare-postgres", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--prepare-files", type=Path, help=argparse.SUPPRESS)
@@ -397,7 +448,7 @@ def main() -> None:
     if args.prepare_postgres:
         print(_prepare_postgres(args.prepare_postgres, args.rows) or "")
         return
-    everything = {"sqlite", "postgres", "files", "merge", "memory", "cli"}
+    everything = {"sqlite", "postgres", "files", "rest", "merge", "memory", "cli"}
     suites = everything if args.suite == "all" else {args.suite}
     all_series: list[Series] = []
     cli: dict[str, float] = {}
@@ -415,6 +466,8 @@ def main() -> None:
             all_series += sql_suite("postgres", pg, pg, "events", args.repeat)
     if "files" in suites:
         all_series += files_suite(sqlite_db, args.repeat)
+    if "rest" in suites:
+        all_series += rest_suite(args.rest_items, args.rest_page_size, args.repeat)
     if "merge" in suites:
         base = make_sqlite(DATA / f"events_{args.merge_rows}.db", args.merge_rows)
         all_series += merge_suite(base, args.merge_rows, args.repeat)
