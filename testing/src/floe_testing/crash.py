@@ -1,0 +1,406 @@
+"""Kill ``floe ingest run`` with SIGKILL at points spread over a load, rerun, compare.
+
+Each scenario first times one uninterrupted load (from the moment the run takes its pipeline
+lock, i.e. once imports and configuration are done, to its exit), then for each of ``kills``
+points spread evenly over that time starts a load, kills it there, notes which step it was in
+(from the package folders dlt left behind and the table's snapshots), reruns to completion, and
+checks that the Iceberg table equals the source (no row lost, none duplicated) and that no
+package is left pending.
+
+Scenarios:
+
+- ``sql-append``: an incremental append of a SQLite table (``updated_at`` cursor), each point
+  into a fresh namespace, so every kill interrupts a whole initial load;
+- ``sql-merge``: a merge on ``id``; each point first changes 10% of the rows and adds 10% new
+  ones, so every kill interrupts a merge into the table loaded before;
+- ``rest-append``: an incremental append from the loopback items API (``rest_server``).
+
+``python -m floe_testing.crash --rows 1000000 --kills 10`` runs them at full size and prints a
+Markdown report; the test suite runs them smaller.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from floe_testing.rest_server import ItemsServer, rest_source
+
+__all__ = ["SCENARIOS", "CrashReport", "KillPoint", "run_scenario"]
+
+SCENARIOS = ("sql-append", "sql-merge", "rest-append")
+_PENDING = ("normalize/extracted", "load/new", "load/normalized")
+
+
+@dataclass(frozen=True)
+class KillPoint:
+    """One kill: when (seconds after the lock was taken), in which step, and the outcome."""
+
+    at_seconds: float
+    step: str  # extract | normalize | load | committed | finished, or "not killed"
+    survived: bool
+    problem: str = ""
+
+
+@dataclass
+class CrashReport:
+    scenario: str
+    rows: int
+    catalog: str
+    uninterrupted_seconds: float = 0.0
+    points: list[KillPoint] = field(default_factory=list)
+
+    @property
+    def attempted(self) -> int:
+        return sum(1 for p in self.points if p.step != "not killed")
+
+    @property
+    def survived(self) -> int:
+        return sum(1 for p in self.points if p.step != "not killed" and p.survived)
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"kill at {p.at_seconds:.2f}s: {p.problem}" for p in self.points if p.problem]
+
+    def steps(self) -> str:
+        counts = Counter(p.step for p in self.points if p.step != "not killed")
+        return ", ".join(f"{step} {n}" for step, n in sorted(counts.items()))
+
+    def markdown_row(self) -> str:
+        return (
+            f"| {self.scenario} | {self.catalog} | {self.rows:,} | "
+            f"{self.uninterrupted_seconds:.1f} s | {self.survived} / {self.attempted} | "
+            f"{self.steps()} |"
+        )
+
+
+MARKDOWN_HEADER = (
+    "| scenario | catalog | rows | uninterrupted load | kills survived / attempted | "
+    "step at the kill |\n|---|---|---|---|---|---|"
+)
+
+
+class _Project:
+    """A project folder whose floe.yaml has one source ``events`` or ``api``."""
+
+    def __init__(self, root: Path, header: str, env: dict[str, str]) -> None:
+        self.root = root
+        self.header = header
+        self.extra_env = env
+        self.env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false", **env}
+
+    def write(self, source: dict[str, Any]) -> None:
+        text = yaml.safe_dump({"ingestion": {"sources": [source]}}, sort_keys=False)
+        (self.root / "floe.yaml").write_text(self.header + text, encoding="utf-8")
+
+    def start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "floe_cli", "ingest", "run", "-f", "floe.yaml"],
+            cwd=self.root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=self.env,
+        )
+
+    def pipeline_dir(self, source: dict[str, Any]) -> Path:
+        namespace = source["destination"]["namespace"]
+        return self.root / ".floe" / "pipelines" / f"floe__{source['name']}__{namespace}"
+
+    def plugin(self) -> Any:
+        from floe_core.compiler import compile_spec
+        from floe_ingestion_dlt.plugin import DltIngestionPlugin
+
+        saved = {name: os.environ.get(name) for name in self.extra_env}
+        os.environ.update(self.extra_env)  # the ${VAR}s floe.yaml names, to read it here too
+        try:
+            plugin = DltIngestionPlugin()
+            plugin.configure(compile_spec(self.root / "floe.yaml"))
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        return plugin
+
+    def snapshots(self, table: str) -> int:
+        try:
+            return len(self.plugin().table_history(table))
+        except Exception:  # the table does not exist yet
+            return 0
+
+
+def _wait_for_lock(lock: Path, process: subprocess.Popen[bytes], timeout: float = 300) -> bool:
+    """Wait until ``process`` holds its pipeline lock (its note names its pid)."""
+    deadline = time.monotonic() + timeout
+    mark = f"pid {process.pid} "
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if lock.read_text(encoding="utf-8").startswith(mark):
+                return True
+        except FileNotFoundError:
+            pass
+        time.sleep(0.01)
+    return False
+
+
+def _pending(pipeline_dir: Path) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for sub in _PENDING:
+        folder = pipeline_dir / sub
+        if folder.is_dir():
+            names = sorted(p.name for p in folder.iterdir())
+            if names:
+                found[sub] = names
+    return found
+
+
+def _step(pending: dict[str, list[str]], committed: bool) -> str:
+    """The step a killed run was in, from what it left behind."""
+    if committed:
+        return "committed" if pending else "finished"
+    if "load/normalized" in pending:
+        return "load"
+    if "load/new" in pending:
+        return "normalize"
+    return "extract"  # reading the source; nothing saved yet, or an extracted package
+
+
+class _Scenario:
+    """What a scenario loads and how it checks the result; subclasses fill in the source."""
+
+    table = "events"
+
+    def __init__(self, project: _Project, rows: int) -> None:
+        self.project = project
+        self.rows = rows
+
+    def source(self, point: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def setup(self) -> None:
+        """Load what the kills start from."""
+
+    def prepare(self, point: int) -> None:
+        """Change the source before ``point`` (-1: the uninterrupted run)."""
+
+    def problem(self, namespace: str) -> str:
+        """What is wrong with the table after the rerun, or ''."""
+        raise NotImplementedError
+
+
+class _SqlAppend(_Scenario):
+    def __init__(self, project: _Project, rows: int) -> None:
+        super().__init__(project, rows)
+        with sqlite3.connect(project.root / "source.db") as db:
+            db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT, updated_at TEXT)")
+            db.executemany(
+                "INSERT INTO events VALUES (?, ?, ?)",
+                (
+                    (i, f"event {i}", f"2024-01-01 00:{i // 60 % 60:02d}:{i % 60:02d}")
+                    for i in range(1, rows + 1)
+                ),
+            )
+
+    def source(self, point: int) -> dict[str, Any]:
+        return {
+            "name": "events",
+            "type": "sql_database",
+            "config": {
+                "credentials": "sqlite:///source.db",
+                "tables": ["events"],
+                "cursor_field": "updated_at",
+            },
+            "destination": {"namespace": f"p{point + 1}", "write_mode": "append"},
+        }
+
+    def problem(self, namespace: str) -> str:
+        ids = self.project.plugin().read_table(f"{namespace}.{self.table}")["id"].to_pylist()
+        return _exactly_once(ids, self.rows)
+
+
+class _SqlMerge(_SqlAppend):
+    """Each point changes 10% of the rows and adds 10% more, then merges them."""
+
+    def source(self, point: int) -> dict[str, Any]:
+        source = super().source(point)
+        source["destination"] = {"namespace": "merged", "write_mode": "merge", "primary_key": "id"}
+        return source
+
+    def setup(self) -> None:
+        """The initial load of the table the merges go into."""
+        self.project.write(self.source(0))
+        error = _finish(self.project, self.source(0), timeout=1800)
+        if error:
+            raise RuntimeError(f"the initial load failed: {error}")
+
+    def prepare(self, point: int) -> None:
+        with sqlite3.connect(self.project.root / "source.db") as db:
+            (top,) = db.execute("SELECT max(id) FROM events").fetchone()
+            stamp = f"2025-01-{point + 2:02d} 00:00:00"
+            db.execute(
+                "UPDATE events SET name = ?, updated_at = ? WHERE id % 10 = ?",
+                (f"changed at {point}", stamp, point % 10),
+            )
+            db.executemany(
+                "INSERT INTO events VALUES (?, ?, ?)",
+                ((i, f"new at {point}", stamp) for i in range(top + 1, top + self.rows // 10 + 1)),
+            )
+
+    def problem(self, namespace: str) -> str:
+        table = self.project.plugin().read_table(f"{namespace}.{self.table}")
+        with sqlite3.connect(self.project.root / "source.db") as db:
+            expected = dict(db.execute("SELECT id, name FROM events"))
+        ids = table["id"].to_pylist()
+        wrong = _exactly_once(ids, len(expected), set(expected))
+        if wrong:
+            return wrong
+        stale = sum(
+            1 for i, n in zip(ids, table["name"].to_pylist(), strict=True) if expected[i] != n
+        )
+        return f"{stale} rows hold an old value" if stale else ""
+
+
+class _RestAppend(_Scenario):
+    table = "items"
+
+    def __init__(self, project: _Project, rows: int, url: str) -> None:
+        super().__init__(project, rows)
+        self.url = url
+
+    def source(self, point: int) -> dict[str, Any]:
+        http = {"timeout_seconds": 10, "max_attempts": 3, "backoff_factor": 0}
+        return rest_source(self.url, namespace=f"p{point + 1}", page_size=2000, http=http)
+
+    def problem(self, namespace: str) -> str:
+        ids = self.project.plugin().read_table(f"{namespace}.{self.table}")["id"].to_pylist()
+        return _exactly_once(ids, self.rows)
+
+
+def _exactly_once(ids: list[int], count: int, expected: set[int] | None = None) -> str:
+    seen = Counter(ids)
+    duplicated = sum(1 for n in seen.values() if n > 1)
+    wanted = expected if expected is not None else set(range(1, count + 1))
+    lost = len(wanted - seen.keys())
+    extra = len(seen.keys() - wanted)
+    if duplicated or lost or extra:
+        return f"{lost} rows lost, {duplicated} duplicated, {extra} unexpected"
+    return ""
+
+
+def _finish(project: _Project, source: dict[str, Any], timeout: float) -> str:
+    process = project.start()
+    _, err = process.communicate(timeout=timeout)
+    if process.returncode != 0:
+        lines = err.decode(errors="replace").strip().splitlines()
+        return f"rerun exited {process.returncode}: {lines[-1] if lines else ''}"
+    stuck = _pending(project.pipeline_dir(source))
+    return f"packages left pending: {stuck}" if stuck else ""
+
+
+def run_scenario(
+    scenario: str,
+    root: Path,
+    *,
+    rows: int,
+    kills: int,
+    catalog_header: str = "",
+    catalog: str = "sqlite",
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+) -> CrashReport:
+    """Run ``scenario`` in the empty folder ``root``; see the module docstring."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; use one of {', '.join(SCENARIOS)}")
+    report = CrashReport(scenario, rows, catalog)
+    project = _Project(root, catalog_header, env or {})
+    with ExitStack() as stack:
+        chosen: _Scenario
+        if scenario == "rest-append":
+            api = stack.enter_context(ItemsServer(rows))
+            chosen = _RestAppend(project, rows, api.url)
+        elif scenario == "sql-merge":
+            chosen = _SqlMerge(project, rows)
+        else:
+            chosen = _SqlAppend(project, rows)
+        _points(chosen, report, kills, timeout)
+    return report
+
+
+def _points(scenario: _Scenario, report: CrashReport, kills: int, timeout: float) -> None:
+    project = scenario.project
+    scenario.setup()
+    scenario.prepare(-1)
+    # the uninterrupted load: how long the work takes once the lock is taken
+    source = scenario.source(-1)
+    project.write(source)
+    process = project.start()
+    lock = project.pipeline_dir(source).with_suffix(".lock")
+    if not _wait_for_lock(lock, process):
+        _, err = process.communicate(timeout=timeout)
+        raise RuntimeError(f"the uninterrupted load failed: {err.decode(errors='replace')}")
+    started = time.monotonic()
+    _, err = process.communicate(timeout=timeout)
+    if process.returncode != 0:
+        raise RuntimeError(f"the uninterrupted load failed: {err.decode(errors='replace')}")
+    report.uninterrupted_seconds = time.monotonic() - started
+    for point in range(kills):
+        scenario.prepare(point)
+        source = scenario.source(point)
+        project.write(source)
+        namespace = source["destination"]["namespace"]
+        table = f"{namespace}.{scenario.table}"
+        before = project.snapshots(table)
+        at = report.uninterrupted_seconds * (point + 0.5) / kills
+        process = project.start()
+        lock = project.pipeline_dir(source).with_suffix(".lock")
+        step = "not killed"
+        if _wait_for_lock(lock, process, timeout):
+            time.sleep(at)
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+                pending = _pending(project.pipeline_dir(source))
+                step = _step(pending, project.snapshots(table) > before)
+        process.wait()
+        problem = _finish(project, source, timeout) or scenario.problem(namespace)
+        report.points.append(KillPoint(at, step, not problem, problem))
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", choices=(*SCENARIOS, "all"), default="all")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="SQL source rows")
+    parser.add_argument("--rest-items", type=int, default=200_000, help="REST source items")
+    parser.add_argument("--kills", type=int, default=10, help="kill points per scenario")
+    parser.add_argument("--root", type=Path, default=Path(".floe-crash"))
+    args = parser.parse_args(argv)
+    chosen = SCENARIOS if args.scenario == "all" else (args.scenario,)
+    print(MARKDOWN_HEADER, flush=True)
+    failed = False
+    for scenario in chosen:
+        root = args.root / f"{scenario}-{int(time.time())}"
+        root.mkdir(parents=True)
+        rows = args.rest_items if scenario == "rest-append" else args.rows
+        report = run_scenario(scenario, root, rows=rows, kills=args.kills)
+        print(report.markdown_row(), flush=True)
+        for problem in report.problems:
+            failed = True
+            print(f"  {scenario}: {problem}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())
