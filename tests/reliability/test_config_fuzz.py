@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from floe_core import FloeConfigError, compile_spec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+#: Examples per property; ``make reliability`` raises it (FLOE_FUZZ_EXAMPLES=5000).
+EXAMPLES = int(os.environ.get("FLOE_FUZZ_EXAMPLES", "300"))
 KEYS = [
     "catalog", "storage", "retry", "ingestion", "sources", "name", "type", "config",
     "destination", "namespace", "table", "write_mode", "merge_strategy", "primary_key",
@@ -54,21 +57,21 @@ def _check(document: Any, folder: Path) -> None:
         assert message.startswith(str(path))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(DOCUMENTS)
 def test_random_documents(document: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         _check(document, Path(folder))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=6))
 def test_random_sources(source: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         _check({"ingestion": {"sources": [source]}}, Path(folder))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES * 2 // 3, deadline=None)
 @given(st.text(max_size=200))
 def test_random_text(text: str) -> None:
     with tempfile.TemporaryDirectory() as folder:

@@ -388,6 +388,10 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path(".floe-crash"))
     args = parser.parse_args(argv)
     chosen = SCENARIOS if args.scenario == "all" else (args.scenario,)
+    given = argv if argv is not None else sys.argv[1:]
+    command = " ".join(["python -m floe_testing.crash", *given])
+    print(f"## Crash harness, {time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores\n")
+    print(f"`{command}`\n")
     print(MARKDOWN_HEADER, flush=True)
     failed = False
     for scenario in chosen:
