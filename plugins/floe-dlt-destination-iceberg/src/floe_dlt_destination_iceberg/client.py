@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, ClassVar
 
+from dlt.common.destination.client import HasFollowupJobs, LoadJob, RunnableLoadJob
 from dlt.common.schema.utils import get_columns_names_with_prop, get_first_column_name_with_prop
 from dlt.destinations.impl.filesystem.factory import filesystem
 from dlt.destinations.impl.filesystem.filesystem import (
@@ -17,6 +18,7 @@ from dlt.destinations.impl.filesystem.filesystem import (
     IcebergLoadFilesystemJob,
     ReferenceFollowupJob,
 )
+from dlt.destinations.job_impl import FinalizedLoadJob
 
 from floe_dlt_destination_iceberg import writer
 
@@ -103,6 +105,22 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         return keys
 
 
+class _NothingToDo(RunnableLoadJob):
+    """A job with nothing to do that runs anyway, so dlt's loader hears at once that it is done.
+
+    dlt's loader sleeps until a running job signals it is done, or for a second. The filesystem
+    destination marks the files of an Iceberg table (gathered into one followup job) and its
+    state file done without running them, so nothing signals and every load slept that second.
+    """
+
+    def run(self) -> None:
+        pass
+
+
+class _GatheredFile(HasFollowupJobs, _NothingToDo):
+    """A table file that the table's followup job (:class:`FloeIcebergLoadJob`) writes."""
+
+
 class FloeIcebergClient(FilesystemClient):
     """dlt's filesystem client with floe's Iceberg job and floe's catalog.
 
@@ -120,6 +138,14 @@ class FloeIcebergClient(FilesystemClient):
         if table.get("table_format") == "iceberg":
             return self.job_class
         return FilesystemClient.get_reference_followup_job_class(table)
+
+    def create_load_job(
+        self, table: Any, file_path: str, load_id: str, restore: bool = False
+    ) -> LoadJob:
+        job = super().create_load_job(table, file_path, load_id, restore)
+        if isinstance(job, FinalizedLoadJob) and job.state() == "completed":
+            return (_GatheredFile if isinstance(job, HasFollowupJobs) else _NothingToDo)(file_path)
+        return job
 
     def get_open_table_catalog(self, table_format: Any, catalog_name: str | None = None) -> Any:
         if table_format != "iceberg" or not self.catalog_properties:
