@@ -69,7 +69,8 @@ class PluginMetadata(ABC):
             try:
                 outcome.append(self._probe(timeout))
             except Exception as exc:  # a failing probe is a result, not an error
-                outcome.append(HealthStatus(HealthState.UNHEALTHY, f"{type(exc).__name__}: {exc}"))
+                message = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line
+                outcome.append(HealthStatus(HealthState.UNHEALTHY, message))
 
         worker = threading.Thread(target=probe, name=f"health-{self.name}", daemon=True)
         worker.start()

@@ -56,9 +56,9 @@ class IcebergDestination(DestinationType):
     ) -> DltDestination:
         from floe_dlt_destination_iceberg.client import floe_iceberg
 
+        # No catalog call here: building must not need the catalog up. ``prepare`` opens it
+        # (creating a SQL catalog's own tables) before every run, inside the retry.
         config = self.destination_config(settings)
-        # Create the catalog's own tables now: dlt's parallel load jobs would race to do it.
-        open_catalog(settings)
         credentials: dict[str, Any] | None = None
         s3 = settings.storage.s3
         if s3 is not None and config["bucket_url"].startswith("s3://"):

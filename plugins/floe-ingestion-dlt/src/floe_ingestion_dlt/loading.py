@@ -167,8 +167,14 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-def as_ingestion_error(exc: Exception, handle: DltPipeline) -> IngestionError:
-    """``exc`` as the plugin's error: categorized, naming source, target, step; secrets redacted."""
+def as_ingestion_error(
+    exc: Exception, handle: DltPipeline, step: str | None = None
+) -> IngestionError:
+    """``exc`` as the plugin's error: categorized, naming source, target, step; secrets redacted.
+
+    ``step`` names where ``exc`` happened when it is not a dlt step failure (``destination``:
+    opening the catalog before dlt runs).
+    """
     if isinstance(exc, IngestionError):
         return exc
     from dlt.common.schema.exceptions import DataValidationError
@@ -176,7 +182,8 @@ def as_ingestion_error(exc: Exception, handle: DltPipeline) -> IngestionError:
 
     cause = root_cause(exc)
     category = categorize_error(exc)
-    step = exc.step if isinstance(exc, PipelineStepFailed) else "extract"
+    if step is None:
+        step = exc.step if isinstance(exc, PipelineStepFailed) else "extract"
     error_class: type[IngestionError]
     if isinstance(cause, DataValidationError):
         error_class = SchemaContractViolation
@@ -184,13 +191,14 @@ def as_ingestion_error(exc: Exception, handle: DltPipeline) -> IngestionError:
         error_class = SourceDataError
     elif category is ErrorCategory.CONFIGURATION:
         error_class = PipelineConfigurationError
-    elif step in ("load", "sync"):
+    elif step in ("destination", "load", "sync"):
         error_class = DestinationWriteError
     else:
         error_class = SourceConnectionError
     source = handle.source
     message = f"source {source.name!r} ({source.source_type}) -> {source.target}: {step} failed: "
-    message += redact(_describe(cause), _secret_values(handle.source_config))[:500]
+    secrets = [handle.source_config, handle.settings.catalog, handle.settings.storage]
+    message += redact(_describe(cause), _secret_values(secrets))[:500]
     return error_class(
         message,
         source_type=source.source_type,
@@ -205,7 +213,10 @@ def run_pipeline(handle: DltPipeline, retry: RetryConfig) -> LoadOutcome:
     pipeline = handle.pipeline
 
     def attempt() -> Any:
-        handle.destination_type.prepare(handle.settings, handle.source.namespace)
+        try:
+            handle.destination_type.prepare(handle.settings, handle.source.namespace)
+        except Exception as exc:  # the catalog is down or refuses: retried when transient
+            raise as_ingestion_error(exc, handle, step="destination") from exc
         dlt_source = handle.source_type.build(handle.source_config, handle.context)
         try:
             return pipeline.run(

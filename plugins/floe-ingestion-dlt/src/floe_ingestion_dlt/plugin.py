@@ -245,7 +245,8 @@ class DltIngestionPlugin(IngestionPlugin):
             )
             return source_type.health_check(config, context, timeout)
         except Exception as exc:
-            return HealthStatus(HealthState.UNHEALTHY, f"{type(exc).__name__}: {exc}")
+            message = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line
+            return HealthStatus(HealthState.UNHEALTHY, message)
 
     def list_tables(self) -> list[str]:
         return get_destination_type().list_tables(self.settings)
