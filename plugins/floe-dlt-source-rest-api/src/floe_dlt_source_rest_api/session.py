@@ -87,13 +87,32 @@ def sanitize_url(url: str | None, redact: Callable[[str], str]) -> str:
 
 
 class _JsonCheckedResponse(requests.Response):
-    """A response whose ``json()`` failure names the request instead of a character offset."""
+    """A response whose body is parsed once, with dlt's JSON (orjson), and whose ``json()``
+    failure names the request instead of a character offset.
+
+    dlt's REST client asks for ``json()`` twice per page (the paginator and the data selector).
+    """
 
     redact: Callable[[str], str]
 
     def json(self, **kwargs: Any) -> Any:
+        if kwargs:
+            return self._checked(lambda: super(_JsonCheckedResponse, self).json(**kwargs))
+        if "_floe_body" not in self.__dict__:
+            self._floe_body = self._checked(self._parse)
+        return self._floe_body
+
+    def _parse(self) -> Any:
+        from dlt.common.json import json as dlt_json
+
         try:
-            return super().json(**kwargs)
+            return dlt_json.loadb(self.content)
+        except ValueError:  # not UTF-8 JSON: requests decodes by the declared charset
+            return super().json()
+
+    def _checked(self, parse: Callable[[], Any]) -> Any:
+        try:
+            return parse()
         except requests.JSONDecodeError as exc:
             content_type = self.headers.get("Content-Type") or "no content type"
             method = self.request.method if self.request is not None else "GET"
