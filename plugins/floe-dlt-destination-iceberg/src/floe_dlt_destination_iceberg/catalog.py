@@ -10,7 +10,7 @@ from floe_ingestion_dlt.types import DestinationSettings
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
 
-__all__ = ["catalog_properties", "open_catalog", "state_url", "warehouse_url"]
+__all__ = ["catalog_from", "catalog_properties", "open_catalog", "state_url", "warehouse_url"]
 
 
 def warehouse_url(settings: DestinationSettings) -> str:
@@ -100,9 +100,18 @@ def prepare_local(settings: DestinationSettings) -> None:
             Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
 
 
-def open_catalog(settings: DestinationSettings) -> Catalog:
-    """The pyiceberg catalog floe writes through."""
+def catalog_from(name: str, properties: dict[str, str]) -> Catalog:
+    """The pyiceberg catalog for ``properties``; a REST catalog's requests time out."""
+    if properties.get("type") == "rest":
+        from floe_dlt_destination_iceberg._rest import TimeoutRestCatalog
+
+        return TimeoutRestCatalog(name, **properties)
     from pyiceberg.catalog import load_catalog
 
+    return load_catalog(name, **properties)
+
+
+def open_catalog(settings: DestinationSettings) -> Catalog:
+    """The pyiceberg catalog floe writes through."""
     prepare_local(settings)
-    return load_catalog(settings.catalog.name, **catalog_properties(settings))
+    return catalog_from(settings.catalog.name, catalog_properties(settings))

@@ -151,9 +151,9 @@ class FloeIcebergClient(FilesystemClient):
         if table_format != "iceberg" or not self.catalog_properties:
             return super().get_open_table_catalog(table_format, catalog_name)
         if not self._catalog:
-            from pyiceberg.catalog import load_catalog
+            from floe_dlt_destination_iceberg.catalog import catalog_from
 
-            self._catalog = load_catalog(self.catalog_name, **self.catalog_properties)
+            self._catalog = catalog_from(self.catalog_name, self.catalog_properties)
         if self.dataset_name not in self._catalog_namespaces:
             self._catalog.create_namespace_if_not_exists(
                 self.dataset_name, properties=self.config.iceberg_namespace_properties or {}
