@@ -79,13 +79,6 @@ def _summary(run: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return source
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def _rest_header(weed: SeaweedFS, catalog_uri: str, state: str, properties: str = "") -> str:
     """floe.yaml lines for a REST catalog at ``catalog_uri`` with data and state on SeaweedFS."""
     extra = f", properties: {{{properties}}}" if properties else ""
@@ -138,30 +131,41 @@ def _landed(weed: SeaweedFS, namespace: str) -> tuple[int | None, list[int]]:
 # (a) The catalog is down from the start.
 
 
-@pytest.mark.parametrize("catalog", ["rest", "postgresql"])
-def test_catalog_down_fails_check_and_run(tmp_path: Path, catalog: str) -> None:
-    port = _closed_port()
-    if catalog == "rest":
-        header = (
-            f"catalog: {{type: rest, uri: 'http://127.0.0.1:{port}', warehouse: warehouse, "
-            "credential: 'id:secret'}\n"
-        )
-    else:
-        uri = f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{port}/test"
-        header = f"catalog: {{type: sql, uri: '{uri}', warehouse: wh}}\n"
-    _add_rows(tmp_path, 1, 10)
-    _project(tmp_path, header, "bronze")
+@pytest.mark.parametrize(
+    ("catalog", "symptom"),
+    [
+        ("rest", "Connection refused"),
+        ("postgresql", "Connection refused"),
+        ("rest_silent", "Read timed out"),
+    ],
+)
+def test_catalog_down_fails_check_and_run(tmp_path: Path, catalog: str, symptom: str) -> None:
+    with socket.socket() as dead:
+        dead.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+        if catalog == "rest_silent":
+            dead.listen(16)  # the kernel accepts connections; nothing ever answers
+        port = dead.getsockname()[1]
+        if catalog.startswith("rest"):
+            header = (
+                f"catalog: {{type: rest, uri: 'http://127.0.0.1:{port}', warehouse: warehouse, "
+                "credential: 'id:secret', properties: {floe.request-timeout-seconds: '1'}}\n"
+            )
+        else:
+            uri = f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{port}/test"
+            header = f"catalog: {{type: sql, uri: '{uri}', warehouse: wh}}\n"
+        _add_rows(tmp_path, 1, 10)
+        _project(tmp_path, header, "bronze")
 
-    check = _floe(tmp_path, "ingest", "check")
-    assert check.returncode == 1, check.stdout + check.stderr
-    [line] = [line for line in check.stdout.splitlines() if line.startswith("catalog ")]
-    assert "unhealthy" in line
-    assert "Connection refused" in line
-    assert "Traceback" not in check.stdout + check.stderr
+        check = _floe(tmp_path, "ingest", "check")
+        assert check.returncode == 1, check.stdout + check.stderr
+        [line] = [line for line in check.stdout.splitlines() if line.startswith("catalog ")]
+        assert "unhealthy" in line
+        assert symptom in line
+        assert "Traceback" not in check.stdout + check.stderr
 
-    started = time.monotonic()
-    run = _floe(tmp_path, "ingest", "run", "--json")
-    assert time.monotonic() - started < 60
+        started = time.monotonic()
+        run = _floe(tmp_path, "ingest", "run", "--json")
+        assert time.monotonic() - started < 60
     assert run.returncode == 1, run.stderr[-3000:]
     source = _summary(run)
     assert source["status"] == "failed"
@@ -169,7 +173,7 @@ def test_catalog_down_fails_check_and_run(tmp_path: Path, catalog: str) -> None:
     assert source["error"].startswith(
         "source 'events' (sql_database) -> bronze.*: destination failed: "
     )
-    assert "Connection refused" in source["error"]
+    assert symptom in source["error"]
     assert "Traceback" not in run.stdout + run.stderr
     assert f"x events: {source['error']}\n" in run.stderr
 
