@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import threading
 import time
 from collections import Counter
@@ -65,6 +66,14 @@ class Faults:
             return kind
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that was killed
+            super().handle_error(request, client_address)
+
+
 class ItemsServer:
     """A threaded HTTP server on 127.0.0.1 serving ``items`` items; a context manager."""
 
@@ -81,8 +90,7 @@ class ItemsServer:
         self.requests = 0
         self.served: Counter[int] = Counter()  # item id -> times sent in a 200 answer
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
