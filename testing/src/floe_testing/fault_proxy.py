@@ -1,7 +1,9 @@
 """A reverse proxy on loopback that forwards to one HTTP upstream and fails chosen requests.
 
 A policy sees each request's method and path and decides: ``FORWARD`` it, ``CLOSE`` the
-connection without an answer, or answer a :class:`Fail` instead of the upstream. The policy is
+connection without an answer, answer a :class:`Fail` instead of the upstream, or ``LOSE_ANSWER``:
+forward it, then close the connection without passing the upstream's answer on (the request took
+effect; the client cannot know). The policy is
 an attribute, so a test can break and heal the path while a client is using it::
 
     with FaultProxy(catalog_uri) as proxy:
@@ -27,10 +29,20 @@ from types import TracebackType
 from typing import Any, Final, Literal, Self
 from urllib.parse import urlsplit
 
-__all__ = ["CLOSE", "FORWARD", "Decision", "Fail", "FaultProxy", "Policy", "forward_all"]
+__all__ = [
+    "CLOSE",
+    "FORWARD",
+    "LOSE_ANSWER",
+    "Decision",
+    "Fail",
+    "FaultProxy",
+    "Policy",
+    "forward_all",
+]
 
 FORWARD: Final = "forward"
 CLOSE: Final = "close"
+LOSE_ANSWER: Final = "lose_answer"
 
 
 @dataclass(frozen=True)
@@ -42,7 +54,7 @@ class Fail:
     content_type: str = "text/plain"
 
 
-Decision = Fail | Literal["forward", "close"]
+Decision = Fail | Literal["forward", "close", "lose_answer"]
 Policy = Callable[[str, str], Decision]  # (method, path with query) -> what to do
 
 _HOP_BY_HOP = frozenset(
@@ -71,7 +83,7 @@ class Seen:
 
     method: str
     path: str
-    decision: str  # "forward", "close", or the status answered
+    decision: str  # "forward", "close", "lose_answer", or the status answered
 
 
 class FaultProxy:
@@ -152,9 +164,9 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                     pass
                 self._answer(decision.status, decision.body, decision.content_type)
                 return
-            proxy.record(self.command, path, FORWARD)
+            proxy.record(self.command, path, decision)
             try:
-                self._forward(path)
+                self._forward(path, relay=decision == FORWARD)
             except OSError:
                 self.close_connection = True  # the client left mid-answer
 
@@ -172,7 +184,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             else:
                 yield from _read(self.rfile, int(self.headers.get("Content-Length") or 0))
 
-        def _forward(self, path: str) -> None:
+        def _forward(self, path: str, relay: bool) -> None:
             upstream = http.client.HTTPConnection(
                 proxy.upstream_host, proxy.upstream_port, timeout=proxy.timeout
             )
@@ -193,7 +205,12 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self._answer(502, f"upstream unreachable: {exc}".encode(), "text/plain")
                 return
             try:
-                self._relay(response)
+                if relay:
+                    self._relay(response)
+                else:
+                    response.read()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
             finally:
                 upstream.close()
 
