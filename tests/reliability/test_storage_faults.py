@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from floe_testing.fault_proxy import CLOSE, FORWARD, Decision, Fail, FaultProxy, forward_all
+from floe_testing.fault_proxy import (
+    CLOSE,
+    FORWARD,
+    LOSE_ANSWER,
+    Decision,
+    Fail,
+    FaultProxy,
+    forward_all,
+)
 from floe_testing.fixtures.databases import PG_HOST, PG_USER
 from floe_testing.fixtures.seaweedfs import SeaweedFS
 
@@ -229,6 +237,29 @@ def test_catalog_lost_mid_load_keeps_the_last_snapshot(
         proxy.policy = forward_all
         rerun = _floe(tmp_path, "ingest", "run", "--json", env=secret)
         assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert _landed(seaweedfs, namespace)[1] == list(range(1, 201))
+
+
+def test_commit_whose_answer_is_lost_lands_once(tmp_path: Path, seaweedfs: SeaweedFS) -> None:
+    """The catalog applies the commit but its answer never arrives: the load id recorded in the
+    snapshot stops the retry from committing the rows a second time."""
+    namespace = f"lost_{uuid.uuid4().hex[:8]}"
+    secret = {"S3_SECRET": seaweedfs.secret_key}
+    with FaultProxy(seaweedfs.catalog_uri) as proxy:
+        _project(tmp_path, _rest_header(seaweedfs, proxy.url, f"state-{namespace}"), namespace)
+        _add_rows(tmp_path, 1, 100)
+        first = _floe(tmp_path, "ingest", "run", "--json", env=secret)
+        assert first.returncode == 0, first.stderr[-3000:]
+
+        _add_rows(tmp_path, 101, 200)
+        table_path = f"/namespaces/{namespace}/tables/events"
+        proxy.policy = lambda method, path: (
+            LOSE_ANSWER if method == "POST" and path.endswith(table_path) else FORWARD
+        )
+        second = _floe(tmp_path, "ingest", "run", "--json", env=secret)
+        assert second.returncode == 0, second.stderr[-3000:]  # the load job's retry recovers
+        assert [seen.decision for seen in proxy.seen if seen.decision != FORWARD] == [LOSE_ANSWER]
+    assert len(_real_table(seaweedfs, namespace).metadata.snapshots) == 2  # one per load
     assert _landed(seaweedfs, namespace)[1] == list(range(1, 201))
 
 
