@@ -100,14 +100,23 @@ def prepare_local(settings: DestinationSettings) -> None:
             Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
 
 
+_PG_CONNECT_TIMEOUT_SECONDS = 10
+
+
 def catalog_from(name: str, properties: dict[str, str]) -> Catalog:
-    """The pyiceberg catalog for ``properties``; a REST catalog's requests time out."""
+    """The pyiceberg catalog for ``properties``, never waiting forever for a silent server: a
+    REST catalog's requests time out, and so does connecting to a PostgreSQL catalog (libpq
+    waits forever by default) unless its URI sets ``connect_timeout``."""
     if properties.get("type") == "rest":
         from floe_dlt_destination_iceberg._rest import TimeoutRestCatalog
 
         return TimeoutRestCatalog(name, **properties)
     from pyiceberg.catalog import load_catalog
 
+    uri = properties.get("uri", "")
+    if uri.startswith("postgresql") and "connect_timeout=" not in uri:
+        timeout = f"connect_timeout={_PG_CONNECT_TIMEOUT_SECONDS}"
+        properties = {**properties, "uri": f"{uri}{'&' if '?' in uri else '?'}{timeout}"}
     return load_catalog(name, **properties)
 
 
