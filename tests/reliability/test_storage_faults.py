@@ -32,7 +32,6 @@ from floe_testing.fault_proxy import (
 from floe_testing.fixtures.databases import PG_HOST, PG_USER
 from floe_testing.fixtures.seaweedfs import SeaweedFS
 
-RETRY = "retry: {max_retries: 1, initial_delay_seconds: 0.1}\n"
 CATALOG_503 = Fail(
     503,
     b'{"error": {"message": "unavailable", "type": "ServiceUnavailableException", "code": 503}}',
@@ -57,9 +56,10 @@ def _add_rows(root: Path, first: int, last: int) -> None:
         )  # fmt: skip
 
 
-def _project(root: Path, header: str, namespace: str) -> None:
+def _project(root: Path, header: str, namespace: str, retries: int = 1) -> None:
     (root / "floe.yaml").write_text(
-        header + RETRY + "ingestion:\n  sources:\n    - name: events\n      type: sql_database\n"
+        header + f"retry: {{max_retries: {retries}, initial_delay_seconds: 0.1}}\n"
+        "ingestion:\n  sources:\n    - name: events\n      type: sql_database\n"
         "      config: {credentials: 'sqlite:///source.db', tables: [events], "
         "cursor_field: updated_at}\n"
         f"      destination: {{namespace: {namespace}, write_mode: append}}\n",
@@ -140,17 +140,20 @@ def _landed(weed: SeaweedFS, namespace: str) -> tuple[int | None, list[int]]:
 
 
 @pytest.mark.parametrize(
-    ("catalog", "symptom"),
+    ("catalog", "check_says", "run_says"),
     [
-        ("rest", "Connection refused"),
-        ("postgresql", "Connection refused"),
-        ("rest_silent", "Read timed out"),
+        ("rest", "Connection refused", "Connection refused"),
+        ("postgresql", "Connection refused", "Connection refused"),
+        ("rest_silent", "timed out", "Read timed out"),
+        ("postgresql_silent", "timed out", "timeout expired"),
     ],
 )
-def test_catalog_down_fails_check_and_run(tmp_path: Path, catalog: str, symptom: str) -> None:
+def test_catalog_down_fails_check_and_run(
+    tmp_path: Path, catalog: str, check_says: str, run_says: str
+) -> None:
     with socket.socket() as dead:
         dead.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
-        if catalog == "rest_silent":
+        if catalog.endswith("_silent"):
             dead.listen(16)  # the kernel accepts connections; nothing ever answers
         port = dead.getsockname()[1]
         if catalog.startswith("rest"):
@@ -162,13 +165,14 @@ def test_catalog_down_fails_check_and_run(tmp_path: Path, catalog: str, symptom:
             uri = f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{port}/test"
             header = f"catalog: {{type: sql, uri: '{uri}', warehouse: wh}}\n"
         _add_rows(tmp_path, 1, 10)
-        _project(tmp_path, header, "bronze")
+        # a connection to a silent PostgreSQL gives up after 10 s; opening the catalog tries twice
+        _project(tmp_path, header, "bronze", retries=0 if catalog == "postgresql_silent" else 1)
 
         check = _floe(tmp_path, "ingest", "check")
         assert check.returncode == 1, check.stdout + check.stderr
         [line] = [line for line in check.stdout.splitlines() if line.startswith("catalog ")]
         assert "unhealthy" in line
-        assert symptom in line
+        assert check_says in line
         assert "Traceback" not in check.stdout + check.stderr
 
         started = time.monotonic()
@@ -181,7 +185,7 @@ def test_catalog_down_fails_check_and_run(tmp_path: Path, catalog: str, symptom:
     assert source["error"].startswith(
         "source 'events' (sql_database) -> bronze.*: destination failed: "
     )
-    assert symptom in source["error"]
+    assert run_says in source["error"]
     assert "Traceback" not in run.stdout + run.stderr
     assert f"x events: {source['error']}\n" in run.stderr
 
