@@ -55,7 +55,7 @@ def test_killed_loads_rerun_to_exactly_the_source(
     )
 
     assert report.problems == []
-    assert report.attempted == KILLS, f"loads ended before their kill: {report.steps()}"
+    assert report.attempted >= KILLS, f"loads ended before their kill: {report.steps()}"
     assert report.survived == report.attempted
-    # the kills are spread: at least two different steps were interrupted
-    assert len({p.step for p in report.points} - {"not killed"}) >= 2, report.steps()
+    # the kills are spread: reading the source and writing the table were both interrupted
+    assert {"extract", "load"} <= {p.step for p in report.points}, report.steps()

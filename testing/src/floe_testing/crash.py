@@ -5,7 +5,8 @@ lock, i.e. once imports and configuration are done, to its exit), then for each 
 points spread evenly over that time starts a load, kills it there, notes which step it was in
 (from the package folders dlt left behind and the table's snapshots), reruns to completion, and
 checks that the Iceberg table equals the source (no row lost, none duplicated) and that no
-package is left pending.
+package is left pending. Three more runs are killed at moments rather than times (see
+:data:`MOMENTS`): the package normalized, the Iceberg write running, the commit just made.
 
 Scenarios:
 
@@ -22,6 +23,7 @@ Markdown report; the test suite runs them smaller.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sqlite3
@@ -60,6 +62,7 @@ class CrashReport:
     rows: int
     catalog: str
     uninterrupted_seconds: float = 0.0
+    timeout: float = 900
     points: list[KillPoint] = field(default_factory=list)
 
     @property
@@ -324,7 +327,7 @@ def run_scenario(
     """Run ``scenario`` in the empty folder ``root``; see the module docstring."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; use one of {', '.join(SCENARIOS)}")
-    report = CrashReport(scenario, rows, catalog)
+    report = CrashReport(scenario, rows, catalog, timeout=timeout)
     project = _Project(root, catalog_header, env or {})
     with ExitStack() as stack:
         chosen: _Scenario
@@ -335,11 +338,12 @@ def run_scenario(
             chosen = _SqlMerge(project, rows)
         else:
             chosen = _SqlAppend(project, rows)
-        _points(chosen, report, kills, timeout)
+        _points(chosen, report, kills)
     return report
 
 
-def _points(scenario: _Scenario, report: CrashReport, kills: int, timeout: float) -> None:
+def _points(scenario: _Scenario, report: CrashReport, kills: int) -> None:
+    timeout = report.timeout
     project = scenario.project
     scenario.setup()
     scenario.prepare(-1)
@@ -361,31 +365,58 @@ def _points(scenario: _Scenario, report: CrashReport, kills: int, timeout: float
     while point < kills and tries < 2 * kills:
         # a run that ends before its kill point is checked too, then the point is tried again
         # with the duration that run took
-        scenario.prepare(tries)
-        source = scenario.source(tries)
+        killed, elapsed = _attempt(scenario, report, tries, duration * (point + 0.5) / kills)
         tries += 1
-        project.write(source)
-        namespace = source["destination"]["namespace"]
-        table = f"{namespace}.{scenario.table}"
-        before = project.snapshots(table)
-        at = duration * (point + 0.5) / kills
-        process = project.start()
-        lock = project.pipeline_dir(source).with_suffix(".lock")
-        step = "not killed"
-        if _wait_for_lock(lock, process, timeout):
-            started = time.monotonic()
-            try:
-                process.wait(timeout=at)
-                duration = time.monotonic() - started
-            except subprocess.TimeoutExpired:
-                process.send_signal(signal.SIGKILL)
-                process.wait()
-                pending = _pending(project.pipeline_dir(source))
-                step = _step(pending, project.snapshots(table) > before)
-                point += 1
-        process.wait()
-        problem = _finish(project, source, timeout) or scenario.problem(namespace)
-        report.points.append(KillPoint(at, step, not problem, problem))
+        if killed:
+            point += 1
+        else:
+            duration = elapsed
+    for pattern in MOMENTS:
+        _attempt(scenario, report, tries, pattern)
+        tries += 1
+
+
+#: Moments worth a kill of their own, as files dlt's package holds then: the package is
+#: normalized and no job has started; the table's Iceberg write is running; it has committed.
+MOMENTS = (
+    "load/normalized/*",
+    "load/normalized/*/started_jobs/*.reference",
+    "load/normalized/*/completed_jobs/*.reference",
+)
+
+
+def _attempt(
+    scenario: _Scenario, report: CrashReport, index: int, when: float | str
+) -> tuple[bool, float]:
+    """One run, killed ``when`` seconds after taking its lock or once a file matches ``when``;
+    then the rerun and the comparison. Returns whether it was killed and how long it ran."""
+    project = scenario.project
+    scenario.prepare(index)
+    source = scenario.source(index)
+    project.write(source)
+    namespace = source["destination"]["namespace"]
+    table = f"{namespace}.{scenario.table}"
+    before = project.snapshots(table)
+    folder = project.pipeline_dir(source)
+    process = project.start()
+    step, at = "not killed", 0.0
+    if _wait_for_lock(folder.with_suffix(".lock"), process):
+        started = time.monotonic()
+        if isinstance(when, str):
+            while process.poll() is None and not any(folder.glob(when)):
+                time.sleep(0.002)
+        else:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=when)
+        at = time.monotonic() - started
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            step = _step(_pending(folder), project.snapshots(table) > before)
+    process.wait()
+    problem = _finish(project, source, report.timeout) or scenario.problem(namespace)
+    report.points.append(KillPoint(at, step, not problem, problem))
+    return step != "not killed", at
 
 
 def _main(argv: list[str] | None = None) -> int:
