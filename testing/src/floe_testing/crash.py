@@ -30,6 +30,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from abc import ABC, abstractmethod
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -181,7 +182,7 @@ def _step(pending: dict[str, list[str]], committed: bool) -> str:
     return "extract"  # reading the source; nothing saved yet, or an extracted package
 
 
-class _Scenario:
+class _Scenario(ABC):
     """What a scenario loads and how it checks the result; subclasses fill in the source."""
 
     table = "events"
@@ -190,18 +191,19 @@ class _Scenario:
         self.project = project
         self.rows = rows
 
+    @abstractmethod
     def source(self, point: int) -> dict[str, Any]:
-        raise NotImplementedError
+        """The floe.yaml source for run ``point`` (-1: the uninterrupted run)."""
 
-    def setup(self) -> None:
+    def setup(self) -> None:  # noqa: B027 - nothing to do unless a scenario says so
         """Load what the kills start from."""
 
-    def prepare(self, point: int) -> None:
+    def prepare(self, point: int) -> None:  # noqa: B027 - nothing to do unless a scenario says so
         """Change the source before ``point`` (-1: the uninterrupted run)."""
 
+    @abstractmethod
     def problem(self, namespace: str) -> str:
         """What is wrong with the table after the rerun, or ''."""
-        raise NotImplementedError
 
 
 class _SqlAppend(_Scenario):
