@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from floe_testing.fixtures.databases import Database, SourceDb
 from floe_testing.fixtures.seaweedfs import SeaweedFS
+from floe_testing.rest_server import ItemsServer, rest_source
 
 DB_PASSWORD = "canary-db-pw-71c3"  # PostgreSQL here trusts loopback: any password is accepted
+API_TOKEN = "canary-api-token-9d2e"
 
 
 def _all_bytes(root: Path) -> bytes:
@@ -35,6 +37,13 @@ def _s3_objects(weed: SeaweedFS, prefix: str) -> bytes:
 
 
 def test_canaries_stay_secret(tmp_path: Path, postgres_db: Database, seaweedfs: SeaweedFS) -> None:
+    with ItemsServer(50, token=API_TOKEN) as api:
+        _canaries_stay_secret(tmp_path, postgres_db, seaweedfs, api)
+
+
+def _canaries_stay_secret(
+    tmp_path: Path, postgres_db: Database, seaweedfs: SeaweedFS, api: ItemsServer
+) -> None:
     db = SourceDb(postgres_db)
     db.execute(f"CREATE TABLE {db.table} (id INTEGER PRIMARY KEY, v TEXT)")
     db.execute(f"INSERT INTO {db.table} VALUES (1, 'a'), (2, 'b')")
@@ -58,6 +67,7 @@ ingestion:
       type: sql_database
       config: {{credentials: "${{DB_URL}}", tables: [{db.table}]}}
       destination: {{namespace: {db.table}}}
+    - {json.dumps(rest_source(api.url, namespace=db.table, token_env="API_TOKEN"))}
 """,
         encoding="utf-8",
     )
@@ -66,8 +76,10 @@ ingestion:
         "RUNTIME__DLTHUB_TELEMETRY": "false",
         "S3_SECRET": seaweedfs.secret_key,
         "DB_URL": url,
+        "API_TOKEN": API_TOKEN,
+        "OTEL_TRACES_EXPORTER": "console",  # spans are printed to stderr, which is checked
     }
-    canaries = [DB_PASSWORD, seaweedfs.secret_key]
+    canaries = [DB_PASSWORD, seaweedfs.secret_key, API_TOKEN]
 
     def floe(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -78,7 +90,9 @@ ingestion:
 
     run = floe("ingest", "run", "--json")
     assert run.returncode == 0, run.stderr[-3000:]
-    assert json.loads(run.stdout)["sources"][0]["rows_loaded"] == 2
+    loaded = {r["source"]: r["rows_loaded"] for r in json.loads(run.stdout)["sources"]}
+    assert loaded == {"pg": 2, "api": 50}
+    assert '"name": "floe.ingestion.run"' in run.stderr
     compiled = floe("compile")
     assert compiled.returncode == 0
     check = floe("ingest", "check")
@@ -87,7 +101,7 @@ ingestion:
     env["DB_URL"] = url.replace(":5432/", ":1/")
     failed = floe("ingest", "run", "--json")
     assert failed.returncode == 1
-    assert json.loads(failed.stdout)["sources"][0]["error"]
+    assert next(r for r in json.loads(failed.stdout)["sources"] if r["source"] == "pg")["error"]
 
     outputs = [run, compiled, check, failed]
     for canary in canaries:
