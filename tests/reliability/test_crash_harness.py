@@ -6,6 +6,13 @@ full size (1,000,000 SQL rows, 200,000 REST items) and prints the kills survived
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -59,3 +66,31 @@ def test_killed_loads_rerun_to_exactly_the_source(
     assert report.survived == report.attempted
     # the kills are spread: reading the source and writing the table were both interrupted
     assert {"extract", "load"} <= {p.step for p in report.points}, report.steps()
+
+
+def test_a_rerun_that_finishes_a_pending_package_reports_its_rows(tmp_path: Path) -> None:
+    rows = 20_000
+    with sqlite3.connect(tmp_path / "source.db") as db:
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT)")
+        db.executemany("INSERT INTO events VALUES (?, ?)", ((i, f"e{i}") for i in range(rows)))
+    (tmp_path / "floe.yaml").write_text(
+        "ingestion:\n  sources:\n    - name: events\n      type: sql_database\n"
+        "      config: {credentials: 'sqlite:///source.db', tables: [events]}\n"
+        "      destination: {namespace: bronze}\n",
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "floe_cli", "ingest", "run", "--json"]
+    env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"}
+    killed = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    normalized = tmp_path / ".floe" / "pipelines" / "floe__events__bronze" / "load" / "normalized"
+    while killed.poll() is None and not any(normalized.glob("*")):
+        time.sleep(0.002)
+    assert killed.poll() is None, "the run ended before its package was normalized"
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+
+    rerun = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout)["sources"][0]
+    assert (summary["rows_loaded"], summary["tables"]) == (rows, {"events": rows})

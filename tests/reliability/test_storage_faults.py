@@ -241,6 +241,7 @@ def test_catalog_lost_mid_load_keeps_the_last_snapshot(
         proxy.policy = forward_all
         rerun = _floe(tmp_path, "ingest", "run", "--json", env=secret)
         assert rerun.returncode == 0, rerun.stderr[-3000:]
+        assert _summary(rerun)["rows_loaded"] == 100  # the rows the failed load left to land
     assert _landed(seaweedfs, namespace)[1] == list(range(1, 201))
 
 
@@ -335,4 +336,5 @@ def test_s3_errors_mid_load_commit_nothing(tmp_path: Path, seaweedfs: SeaweedFS,
         proxy.policy = forward_all
         rerun = _floe(tmp_path, "ingest", "run", "--json", env=secret)
         assert rerun.returncode == 0, rerun.stderr[-3000:]
+        assert _summary(rerun)["rows_loaded"] == 100  # the rows the failed load left to land
     assert _landed(seaweedfs, namespace)[1] == list(range(1, 201 if load == "second" else 101))

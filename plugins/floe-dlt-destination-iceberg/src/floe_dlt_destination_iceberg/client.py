@@ -8,6 +8,8 @@ write (whole load in memory; merges as one upsert per 1,000 rows, each its own c
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from dlt.common.destination.client import HasFollowupJobs, LoadJob, RunnableLoadJob
@@ -29,6 +31,19 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
     """Commits one table of one load atomically; replays of a committed load are skipped."""
 
     lineage: ClassVar[dict[str, str]] = {}
+    #: Rows committed by jobs of this process: load id -> table -> rows (jobs run in threads).
+    _written: ClassVar[dict[str, dict[str, int]]] = {}
+    _written_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def take_written(cls, load_ids: Sequence[str]) -> dict[str, int]:
+        """Rows per table committed for ``load_ids``, forgotten once taken."""
+        totals: dict[str, int] = {}
+        with cls._written_lock:
+            for load_id in load_ids:
+                for table, rows in cls._written.pop(load_id, {}).items():
+                    totals[table] = totals.get(table, 0) + rows
+        return totals
 
     def run(self) -> None:
         from dlt.common.destination.exceptions import DestinationUndefinedEntity
@@ -62,6 +77,9 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             writer.replace(table, self.arrow_dataset, properties)
         else:
             writer.append(table, self.arrow_dataset, properties)
+        rows = self.arrow_dataset.count_rows()  # from the Parquet footers
+        with self._written_lock:
+            self._written.setdefault(self._load_id, {})[self.load_table_name] = rows
 
     def _create_table(self) -> None:
         """Create the table with dlt's partitioning and properties at the location the catalog

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from floe_core.health import HealthState, HealthStatus
@@ -81,6 +82,11 @@ class IcebergDestination(DestinationType):
 
     def run_options(self) -> dict[str, Any]:
         return {"table_format": "iceberg", "loader_file_format": "parquet"}
+
+    def rows_written(self, load_ids: Sequence[str]) -> dict[str, int]:
+        from floe_dlt_destination_iceberg.client import FloeIcebergLoadJob
+
+        return FloeIcebergLoadJob.take_written(load_ids)
 
     def health_check(self, settings: DestinationSettings, timeout: float) -> HealthStatus:
         started = time.perf_counter()

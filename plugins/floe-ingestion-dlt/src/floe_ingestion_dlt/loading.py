@@ -236,8 +236,11 @@ def run_pipeline(handle: DltPipeline, retry: RetryConfig) -> LoadOutcome:
             info = call_with_retry(attempt, retry, pipeline_name=handle.name)
     except Exception as exc:
         raise as_ingestion_error(exc, handle) from exc
-    normalize = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
-    tables = _user_tables(dict(normalize.row_counts)) if normalize else {}
+    written = handle.destination_type.rows_written(getattr(info, "loads_ids", []))
+    if written is None:
+        normalize = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+        written = dict(normalize.row_counts) if normalize else {}
+    tables = _user_tables(written)
     return LoadOutcome(
         rows_loaded=sum(tables.values()), bytes_written=_bytes_written(info), tables=tables
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -103,6 +104,15 @@ class DestinationType(ABC):
     def run_options(self) -> dict[str, Any]:
         """Extra keyword arguments for ``pipeline.run`` (table format, file format)."""
         return {}
+
+    def rows_written(self, load_ids: Sequence[str]) -> dict[str, int] | None:
+        """Rows written per table, in this process, from the packages ``load_ids``; ``None``
+        when the destination does not count them (dlt's normalize counts are used then).
+
+        A run that first finishes a package an earlier run left pending loads rows that this
+        run did not normalize; only the destination can count those.
+        """
+        return None
 
     @abstractmethod
     def health_check(self, settings: DestinationSettings, timeout: float) -> HealthStatus:
