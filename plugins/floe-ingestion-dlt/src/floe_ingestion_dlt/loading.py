@@ -127,6 +127,29 @@ def discard_unloadable(handle: DltPipeline) -> None:
         pipeline.abort_packages()
 
 
+def settle_interrupted_normalize(pipeline: Any) -> None:
+    """Drop what a kill can leave of a package that had already been normalized.
+
+    dlt's normalize renames the finished package into ``load/normalized`` and then deletes the
+    extracted package it came from; a kill between the two leaves both, and the next run
+    normalizes the extracted copy again and fails moving it onto the package it already made
+    ("Directory not empty"), leaving that copy in ``load/new`` for good.
+    """
+    # dlt has no public call that drops a single package
+    load_storage = pipeline._get_load_storage()
+    if not load_storage.is_storage_ready():
+        return
+    extracted = set(pipeline.list_extracted_load_packages())
+    new = set(load_storage.new_packages.list_packages())
+    if not extracted and not new:
+        return
+    done = set(load_storage.list_normalized_packages()) | set(load_storage.list_loaded_packages())
+    for load_id in extracted & done:
+        pipeline._get_normalize_storage().extracted_packages.delete_package(load_id)
+    for load_id in new & done:
+        load_storage.new_packages.delete_package(load_id)
+
+
 def _describe(cause: BaseException) -> str:
     """One line about the failure."""
     return f"{type(cause).__name__}: {' '.join(str(cause).split())}"
@@ -218,6 +241,7 @@ def run_pipeline(handle: DltPipeline, retry: RetryConfig) -> LoadOutcome:
         except Exception as exc:  # the catalog is down or refuses: retried when transient
             raise as_ingestion_error(exc, handle, step="destination") from exc
         dlt_source = handle.source_type.build(handle.source_config, handle.context)
+        settle_interrupted_normalize(pipeline)
         try:
             return pipeline.run(
                 dlt_source,

@@ -1,0 +1,68 @@
+"""A run killed inside dlt's normalize commit leaves the package twice; the next run settles it.
+
+dlt renames the normalized package into ``load/normalized`` and then deletes the extracted package
+it came from. The crash harness (``floe_testing.crash``) found kills between the two; here the
+kill is placed exactly there, by stopping the process's work at that delete.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dlt.common.storages.load_package import PackageStorage
+from floe_testing.fixtures.ingestion import FloeProject
+
+ROWS = 1_000
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs, no handler sees it as an error."""
+
+
+def test_a_package_left_both_extracted_and_normalized_loads_once(
+    floe_project: FloeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = floe_project.root / "source.db"
+    with sqlite3.connect(source) as db:
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT)")
+        db.executemany("INSERT INTO events VALUES (?, ?)", ((i, f"e{i}") for i in range(ROWS)))
+    floe_project.write(
+        """
+        ingestion:
+          sources:
+            - name: events
+              type: sql_database
+              config: {credentials: 'sqlite:///source.db', tables: [events], cursor_field: id}
+              destination: {namespace: bronze}
+        """
+    )
+    assert floe_project.run().result.rows_loaded == ROWS  # the pipeline has loaded before
+    with sqlite3.connect(source) as db:
+        db.executemany(
+            "INSERT INTO events VALUES (?, ?)", ((i, f"e{i}") for i in range(ROWS, 2 * ROWS))
+        )
+    delete = PackageStorage.delete_package
+
+    def killed_at_cleanup(self: PackageStorage, load_id: str, *args: Any, **kwargs: Any) -> None:
+        if Path(self.storage.storage_path).parts[-2:] == ("normalize", "extracted"):
+            raise _Killed
+        delete(self, load_id, *args, **kwargs)
+
+    monkeypatch.setattr(PackageStorage, "delete_package", killed_at_cleanup)
+    with pytest.raises(_Killed):
+        floe_project.run()
+    monkeypatch.setattr(PackageStorage, "delete_package", delete)
+    pipeline = floe_project.root / ".floe" / "pipelines" / "floe__events__bronze"
+    [load_id] = [p.name for p in (pipeline / "normalize" / "extracted").iterdir()]
+    assert (pipeline / "load" / "normalized" / load_id).is_dir()  # the package is there twice
+
+    run = floe_project.run()
+
+    assert run.result.rows_loaded == ROWS
+    ids = floe_project.read("bronze.events")["id"].to_pylist()
+    assert sorted(ids) == list(range(2 * ROWS))
+    for pending in ("normalize/extracted", "load/new", "load/normalized"):
+        assert not any((pipeline / pending).iterdir()), pending
