@@ -22,6 +22,7 @@ from floe_ingestion_dlt.errors import (
 )
 from floe_ingestion_dlt.hints import schema_contract
 from floe_ingestion_dlt.locking import pipeline_lock
+from floe_ingestion_dlt.observability import get_logger
 from floe_ingestion_dlt.retry import call_with_retry
 from floe_ingestion_dlt.types import DestinationSettings, DestinationType, SourceContext, SourceType
 
@@ -242,6 +243,13 @@ def run_pipeline(handle: DltPipeline, retry: RetryConfig) -> LoadOutcome:
             raise as_ingestion_error(exc, handle, step="destination") from exc
         dlt_source = handle.source_type.build(handle.source_config, handle.context)
         settle_interrupted_normalize(pipeline)
+        if pipeline.has_pending_data:  # dlt loads what is pending, then stops for this run
+            get_logger().warning(
+                "pipeline_resuming",
+                pipeline_id=handle.name,
+                detail="finishing the load an earlier run left pending; the source is read "
+                "again on the next run",
+            )
         try:
             return pipeline.run(
                 dlt_source,
