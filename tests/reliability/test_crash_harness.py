@@ -26,14 +26,7 @@ ROWS = {"sql-append": 100_000, "sql-merge": 100_000, "rest-append": 20_000}
 def _rest_catalog(request: pytest.FixtureRequest) -> tuple[str, dict[str, str]]:
     """floe.yaml lines for the SeaweedFS REST catalog, with data and state on its S3."""
     weed = request.getfixturevalue("seaweedfs")
-    state = f"s3://{weed.bucket}/crash-{uuid.uuid4().hex[:8]}"
-    header = (
-        f"catalog: {{type: rest, uri: '{weed.catalog_uri}', warehouse: '{weed.warehouse}', "
-        f"credential: '{weed.access_key}:${{S3_SECRET}}'}}\n"
-        f"storage:\n  s3: {{endpoint: '{weed.s3_endpoint}', access_key_id: {weed.access_key}, "
-        "secret_access_key: '${S3_SECRET}', region: us-east-1, path_style: true}\n"
-        f"  state_url: {state}\n"
-    )
+    header = weed.floe_header(f"crash-{uuid.uuid4().hex[:8]}")
     return header, {"S3_SECRET": weed.secret_key}
 
 

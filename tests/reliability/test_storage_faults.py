@@ -87,18 +87,6 @@ def _summary(run: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return source
 
 
-def _rest_header(weed: SeaweedFS, catalog_uri: str, state: str, properties: str = "") -> str:
-    """floe.yaml lines for a REST catalog at ``catalog_uri`` with data and state on SeaweedFS."""
-    extra = f", properties: {{{properties}}}" if properties else ""
-    return (
-        f"catalog: {{type: rest, uri: '{catalog_uri}', warehouse: '{weed.warehouse}', "
-        f"credential: '{weed.access_key}:${{S3_SECRET}}'{extra}}}\n"
-        f"storage:\n  s3: {{endpoint: '{weed.s3_endpoint}', access_key_id: {weed.access_key}, "
-        "secret_access_key: '${S3_SECRET}', region: us-east-1, path_style: true}\n"
-        f"  state_url: s3://{weed.bucket}/{state}\n"
-    )
-
-
 def _real_table(weed: SeaweedFS, namespace: str) -> Any:
     """``namespace.events`` read through SeaweedFS's own catalog, past any proxy."""
     from pyiceberg.catalog import load_catalog
@@ -213,7 +201,9 @@ def test_catalog_lost_mid_load_keeps_the_last_snapshot(
     namespace = f"cat_{uuid.uuid4().hex[:8]}"
     secret = {"S3_SECRET": seaweedfs.secret_key}
     with FaultProxy(seaweedfs.catalog_uri) as proxy:
-        _project(tmp_path, _rest_header(seaweedfs, proxy.url, f"state-{namespace}"), namespace)
+        _project(
+            tmp_path, seaweedfs.floe_header(f"state-{namespace}", catalog_uri=proxy.url), namespace
+        )
         _add_rows(tmp_path, 1, 100)
         first = _floe(tmp_path, "ingest", "run", "--json", env=secret)
         assert first.returncode == 0, first.stderr[-3000:]
@@ -251,7 +241,9 @@ def test_commit_whose_answer_is_lost_lands_once(tmp_path: Path, seaweedfs: Seawe
     namespace = f"lost_{uuid.uuid4().hex[:8]}"
     secret = {"S3_SECRET": seaweedfs.secret_key}
     with FaultProxy(seaweedfs.catalog_uri) as proxy:
-        _project(tmp_path, _rest_header(seaweedfs, proxy.url, f"state-{namespace}"), namespace)
+        _project(
+            tmp_path, seaweedfs.floe_header(f"state-{namespace}", catalog_uri=proxy.url), namespace
+        )
         _add_rows(tmp_path, 1, 100)
         first = _floe(tmp_path, "ingest", "run", "--json", env=secret)
         assert first.returncode == 0, first.stderr[-3000:]
@@ -299,8 +291,8 @@ def test_s3_errors_mid_load_commit_nothing(tmp_path: Path, seaweedfs: SeaweedFS,
     with FaultProxy(seaweedfs.s3_endpoint) as proxy:
         # The catalog may vend its own s3.endpoint with a table, which would override the
         # client's; s3.proxy-uri is never vended, so pyiceberg's S3 traffic reaches the proxy.
-        header = _rest_header(
-            seaweedfs, seaweedfs.catalog_uri, f"state-{namespace}", f"s3.proxy-uri: '{proxy.url}'"
+        header = seaweedfs.floe_header(
+            f"state-{namespace}", properties=f"s3.proxy-uri: '{proxy.url}'"
         )
         _project(tmp_path, header, namespace)
         _add_rows(tmp_path, 1, 100)

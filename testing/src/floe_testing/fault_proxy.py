@@ -24,10 +24,11 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Final, Literal, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Final, Literal
 from urllib.parse import urlsplit
+
+from floe_testing._loopback import LoopbackServer
 
 __all__ = [
     "CLOSE",
@@ -86,7 +87,7 @@ class Seen:
     decision: str  # "forward", "close", "lose_answer", or the status answered
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """A threaded proxy on 127.0.0.1 in front of ``upstream`` (``http://host:port``)."""
 
     def __init__(self, upstream: str, policy: Policy = forward_all, timeout: float = 30.0) -> None:
@@ -99,13 +100,12 @@ class FaultProxy:
         self.timeout = timeout
         self._seen: list[Seen] = []
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _handler(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # a client or upstream that hangs up mid-request is what fault tests do
+        super().__init__(_handler(self), quiet=(Exception,))
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.address
 
     @property
     def seen(self) -> list[Seen]:
@@ -116,26 +116,6 @@ class FaultProxy:
     def record(self, method: str, path: str, decision: str) -> None:
         with self._lock:
             self._seen.append(Seen(method, path, decision))
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client or upstream that hung up mid-request is what fault tests do
 
 
 def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:

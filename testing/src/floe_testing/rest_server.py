@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from floe_testing._loopback import LoopbackServer
 
 __all__ = ["EPOCH", "Faults", "ItemsServer", "item", "rest_source", "updated_at"]
 
@@ -66,15 +66,7 @@ class Faults:
             return kind
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that was killed
-            super().handle_error(request, client_address)
-
-
-class ItemsServer:
+class ItemsServer(LoopbackServer):
     """A threaded HTTP server on 127.0.0.1 serving ``items`` items; a context manager."""
 
     def __init__(
@@ -90,26 +82,11 @@ class ItemsServer:
         self.requests = 0
         self.served: Counter[int] = Counter()  # item id -> times sent in a 200 answer
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _handler(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(_handler(self))
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.address}/"
 
     def page(self, query: dict[str, list[str]]) -> tuple[bytes, list[int]]:
         """The body for one page and the ids in it."""
