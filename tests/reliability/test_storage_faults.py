@@ -330,3 +330,29 @@ def test_s3_errors_mid_load_commit_nothing(tmp_path: Path, seaweedfs: SeaweedFS,
         assert rerun.returncode == 0, rerun.stderr[-3000:]
         assert _summary(rerun)["rows_loaded"] == 100  # the rows the failed load left to land
     assert _landed(seaweedfs, namespace)[1] == list(range(1, 201 if load == "second" else 101))
+
+
+# (d) `floe ingest check` asks S3 itself, not only the catalog.
+
+
+def test_check_reports_s3_apart_from_the_catalog(tmp_path: Path, seaweedfs: SeaweedFS) -> None:
+    secret = {"S3_SECRET": seaweedfs.secret_key}
+    _add_rows(tmp_path, 1, 10)
+    _project(tmp_path, seaweedfs.floe_header("state-check"), "checked")
+    healthy = _floe(tmp_path, "ingest", "check", env=secret)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert "s3 answers for s3://" in healthy.stdout
+
+    with socket.socket() as dead:
+        dead.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+        dead_s3 = f"http://127.0.0.1:{dead.getsockname()[1]}"
+        header = seaweedfs.floe_header("state-check").replace(seaweedfs.s3_endpoint, dead_s3)
+        _project(tmp_path, header, "checked")
+        down = _floe(tmp_path, "ingest", "check", env=secret)
+
+    assert down.returncode == 1
+    rows = {line.split()[0]: line for line in down.stdout.splitlines() if line.strip()}
+    assert "healthy" in rows["catalog"].split()
+    assert "unhealthy" in rows["storage"].split()
+    assert "Traceback" not in down.stdout + down.stderr
+    assert seaweedfs.secret_key not in down.stdout + down.stderr

@@ -154,8 +154,9 @@ def check(config_file: Path) -> None:
     results: list[tuple[str, str, str]] = []
     status = plugin.health_check()
     results.append(("catalog", status.state.value, status.message))
-    if plugin.config.storage_config.s3 is not None:
-        results.append(("storage", status.state.value, "s3 reached through the catalog's FileIO"))
+    storage = plugin.check_storage()
+    if storage is not None:
+        results.append(("storage", storage.state.value, storage.message))
     for source in plugin.config.sources:
         source_status = plugin.check_source(source)
         results.append((f"source {source.name}", source_status.state.value, source_status.message))

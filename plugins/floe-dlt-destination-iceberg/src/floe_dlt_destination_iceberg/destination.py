@@ -99,6 +99,33 @@ class IcebergDestination(DestinationType):
             {"catalog_ms": round((time.perf_counter() - started) * 1000, 3)},
         )
 
+    def storage_health(self, settings: DestinationSettings, timeout: float) -> HealthStatus | None:
+        """Ask S3 for an object under the state location (or the warehouse): a missing object
+        is an answer; a refused connection, a timeout or a denied request is not."""
+        if settings.storage.s3 is None:
+            return None
+        location = next(
+            (u for u in (state_url(settings), warehouse_url(settings)) if u.startswith("s3://")),
+            None,
+        )
+        if location is None:
+            return None
+        from pyiceberg.io import load_file_io
+
+        started = time.perf_counter()
+        properties = {
+            **{k: v for k, v in catalog_properties(settings).items() if k.startswith("s3.")},
+            "s3.connect-timeout": str(timeout),
+            "s3.request-timeout": str(timeout),
+        }
+        io = load_file_io(properties, location)
+        io.new_input(f"{location.rstrip('/')}/_floe_health_check").exists()
+        return HealthStatus(
+            HealthState.HEALTHY,
+            f"s3 answers for {location}",
+            {"storage_ms": round((time.perf_counter() - started) * 1000, 3)},
+        )
+
     def list_tables(self, settings: DestinationSettings) -> list[str]:
         catalog = open_catalog(settings)
         names = []

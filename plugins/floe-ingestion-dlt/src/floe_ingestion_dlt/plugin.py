@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,6 +248,26 @@ class DltIngestionPlugin(IngestionPlugin):
         except Exception as exc:
             message = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line
             return HealthStatus(HealthState.UNHEALTHY, message)
+
+    def check_storage(self, timeout: float = 5.0) -> HealthStatus | None:
+        """Can the object storage be reached (``None``: nothing to check)? Never raises."""
+        from floe_core.health import HealthState
+
+        outcome: list[HealthStatus | None] = []
+
+        def probe() -> None:
+            try:
+                outcome.append(get_destination_type().storage_health(self.settings, timeout))
+            except Exception as exc:  # an unreachable store is a result, not an error
+                message = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line
+                outcome.append(HealthStatus(HealthState.UNHEALTHY, message))
+
+        worker = threading.Thread(target=probe, name="health-storage", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if not outcome:
+            return HealthStatus(HealthState.UNHEALTHY, f"s3 did not answer within {timeout:g}s")
+        return outcome[0]
 
     def list_tables(self) -> list[str]:
         return get_destination_type().list_tables(self.settings)

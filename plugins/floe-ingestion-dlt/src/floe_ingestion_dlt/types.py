@@ -118,6 +118,11 @@ class DestinationType(ABC):
     def health_check(self, settings: DestinationSettings, timeout: float) -> HealthStatus:
         """Open the catalog and report whether it answers."""
 
+    def storage_health(self, settings: DestinationSettings, timeout: float) -> HealthStatus | None:
+        """Whether the object storage that tables and state live in answers; ``None`` when
+        there is none to check apart from the catalog."""
+        return None
+
     @abstractmethod
     def list_tables(self, settings: DestinationSettings) -> list[str]:
         """Every ``namespace.table`` in the catalog."""
