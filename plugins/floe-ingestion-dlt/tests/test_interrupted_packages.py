@@ -1,8 +1,9 @@
-"""A run killed inside dlt's normalize commit leaves the package twice; the next run settles it.
+"""Runs killed where dlt leaves something it never cleans up; the next run settles it.
 
 dlt renames the normalized package into ``load/normalized`` and then deletes the extracted package
-it came from. The crash harness (``floe_testing.crash``) found kills between the two; here the
-kill is placed exactly there, by stopping the process's work at that delete.
+it came from, and saves its files atomically through a temporary file and a rename. The crash
+harness (``floe_testing.crash``) found kills between both pairs of steps; here each kill is placed
+exactly there, by stopping the process's work at that point.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dlt.common.storages.file_storage import FileStorage
 from dlt.common.storages.load_package import PackageStorage
+from dlt.common.utils import uniq_id
 from floe_testing.fixtures.ingestion import FloeProject
 
 ROWS = 1_000
@@ -66,3 +69,44 @@ def test_a_package_left_both_extracted_and_normalized_loads_once(
     assert sorted(ids) == list(range(2 * ROWS))
     for pending in ("normalize/extracted", "load/new", "load/normalized"):
         assert not any((pipeline / pending).iterdir()), pending
+
+
+def test_a_kill_inside_an_atomic_save_leaves_no_file_behind(
+    floe_project: FloeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sqlite3.connect(floe_project.root / "source.db") as db:
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT)")
+        db.executemany("INSERT INTO events VALUES (?, ?)", ((i, f"e{i}") for i in range(ROWS)))
+    floe_project.write(
+        """
+        ingestion:
+          sources:
+            - name: events
+              type: sql_database
+              config: {credentials: 'sqlite:///source.db', tables: [events]}
+              destination: {namespace: bronze}
+        """
+    )
+    save = FileStorage.save_atomic
+
+    def killed_before_rename(storage_path: str, relative_path: str, *args: Any, **kw: Any) -> str:
+        if relative_path.endswith(PackageStorage.PACKAGE_COMPLETED_FILE_NAME):
+            # dlt writes a temporary file and renames it; the kill falls between the two
+            (Path(storage_path) / uniq_id(8)).write_text("loaded", encoding="utf-8")
+            raise _Killed
+        return save(storage_path, relative_path, *args, **kw)
+
+    monkeypatch.setattr(FileStorage, "save_atomic", staticmethod(killed_before_rename))
+    with pytest.raises(_Killed):
+        floe_project.run()
+    monkeypatch.setattr(FileStorage, "save_atomic", staticmethod(save))
+    normalized = (
+        floe_project.root / ".floe" / "pipelines" / "floe__events__bronze" / "load" / "normalized"
+    )
+    assert len([p for p in normalized.iterdir() if p.is_file()]) == 1
+
+    run = floe_project.run()
+
+    assert run.result.rows_loaded == ROWS
+    assert sorted(floe_project.read("bronze.events")["id"].to_pylist()) == list(range(ROWS))
+    assert list(normalized.iterdir()) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,14 +130,34 @@ def discard_unloadable(handle: DltPipeline) -> None:
         pipeline.abort_packages()
 
 
-def settle_interrupted_normalize(pipeline: Any) -> None:
-    """Drop what a kill can leave of a package that had already been normalized.
+#: Where dlt saves files atomically (a temporary file named by 16 hex digits, then a rename):
+#: a kill between the two leaves the temporary file behind for good.
+_ATOMIC_SAVE_FOLDERS = (
+    ".",
+    "schemas",
+    "normalize/extracted",
+    "load/new",
+    "load/normalized",
+    "load/loaded",
+)
+_ATOMIC_SAVE_TEMPORARY = re.compile(r"[0-9a-f]{16}")
+
+
+def settle_interrupted_run(pipeline: Any) -> None:
+    """Drop what a kill can leave behind that dlt itself never cleans up.
 
     dlt's normalize renames the finished package into ``load/normalized`` and then deletes the
     extracted package it came from; a kill between the two leaves both, and the next run
     normalizes the extracted copy again and fails moving it onto the package it already made
-    ("Directory not empty"), leaving that copy in ``load/new`` for good.
+    ("Directory not empty"), leaving that copy in ``load/new`` for good. A kill inside one of
+    dlt's atomic saves leaves its temporary file. Called with the pipeline lock held.
     """
+    working = Path(pipeline.working_dir)
+    for folder in _ATOMIC_SAVE_FOLDERS:
+        with contextlib.suppress(FileNotFoundError):
+            for entry in (working / folder).iterdir():
+                if _ATOMIC_SAVE_TEMPORARY.fullmatch(entry.name) and entry.is_file():
+                    entry.unlink()
     # dlt has no public call that drops a single package
     load_storage = pipeline._get_load_storage()
     if not load_storage.is_storage_ready():
@@ -242,7 +264,7 @@ def run_pipeline(handle: DltPipeline, retry: RetryConfig) -> LoadOutcome:
         except Exception as exc:  # the catalog is down or refuses: retried when transient
             raise as_ingestion_error(exc, handle, step="destination") from exc
         dlt_source = handle.source_type.build(handle.source_config, handle.context)
-        settle_interrupted_normalize(pipeline)
+        settle_interrupted_run(pipeline)
         if pipeline.has_pending_data:  # dlt loads what is pending, then stops for this run
             get_logger().warning(
                 "pipeline_resuming",
