@@ -8,6 +8,7 @@ exactly there, by stopping the process's work at that point.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from dlt.common.storages.file_storage import FileStorage
 from dlt.common.storages.load_package import PackageStorage
 from dlt.common.utils import uniq_id
 from floe_testing.fixtures.ingestion import FloeProject
+from fsspec.implementations.local import LocalFileSystem
 
 ROWS = 1_000
 
@@ -110,3 +112,40 @@ def test_a_kill_inside_an_atomic_save_leaves_no_file_behind(
     assert run.result.rows_loaded == ROWS
     assert sorted(floe_project.read("bronze.events")["id"].to_pylist()) == list(range(ROWS))
     assert list(normalized.iterdir()) == []
+
+
+@pytest.mark.parametrize("table", ["_dlt_version", "_dlt_pipeline_state", "_dlt_loads"])
+def test_a_kill_while_dlt_writes_its_own_tables_leaves_no_half_file(
+    floe_project: FloeProject, monkeypatch: pytest.MonkeyPatch, table: str
+) -> None:
+    with sqlite3.connect(floe_project.root / "source.db") as db:
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT)")
+        db.executemany("INSERT INTO events VALUES (?, ?)", ((i, f"e{i}") for i in range(ROWS)))
+    floe_project.write(
+        """
+        ingestion:
+          sources:
+            - name: events
+              type: sql_database
+              config: {credentials: 'sqlite:///source.db', tables: [events], cursor_field: id}
+              destination: {namespace: bronze}
+        """
+    )
+    write_text = LocalFileSystem.write_text
+
+    def killed_halfway(self: LocalFileSystem, path: str, value: str, **kwargs: Any) -> Any:
+        if f"{os.sep}{table}{os.sep}" in path:
+            write_text(self, path, value[: len(value) // 2], **kwargs)
+            raise _Killed
+        return write_text(self, path, value, **kwargs)
+
+    monkeypatch.setattr(LocalFileSystem, "write_text", killed_halfway)
+    with pytest.raises(_Killed):
+        floe_project.run()
+    monkeypatch.setattr(LocalFileSystem, "write_text", write_text)
+
+    run = floe_project.run()
+
+    assert run.result.rows_loaded in (0, ROWS)  # 0: the killed run had committed the table
+    assert sorted(floe_project.read("bronze.events")["id"].to_pylist()) == list(range(ROWS))
+    assert floe_project.run().result.rows_loaded == 0  # and the pipeline goes on

@@ -8,12 +8,15 @@ write (whole load in memory; merges as one upsert per 1,000 rows, each its own c
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from dlt.common import json
 from dlt.common.destination.client import HasFollowupJobs, LoadJob, RunnableLoadJob
 from dlt.common.schema.utils import get_columns_names_with_prop, get_first_column_name_with_prop
+from dlt.common.utils import uniq_id
 from dlt.destinations.impl.filesystem.factory import filesystem
 from dlt.destinations.impl.filesystem.filesystem import (
     FilesystemClient,
@@ -164,6 +167,20 @@ class FloeIcebergClient(FilesystemClient):
         if isinstance(job, FinalizedLoadJob) and job.state() == "completed":
             return (_GatheredFile if isinstance(job, HasFollowupJobs) else _NothingToDo)(file_path)
         return job
+
+    def _write_to_json_file(self, filepath: str, data: dict[str, Any]) -> None:
+        """Write dlt's own tables (schema versions, pipeline state, loads) whole or not at all.
+
+        dlt writes them in place; on a local disk a kill mid-write leaves half a file, which
+        every later run reads back and fails on. Object stores put an object whole already.
+        """
+        if not self.is_local_filesystem:
+            super()._write_to_json_file(filepath, data)
+            return
+        # hidden and without dlt's "__" name parts, so dlt never lists it as one of its files
+        temporary = os.path.join(os.path.dirname(filepath), f".{uniq_id()}.tmp")
+        self.fs_client.write_text(temporary, json.dumps(data), encoding="utf-8")
+        os.replace(temporary, filepath)
 
     def get_open_table_catalog(self, table_format: Any, catalog_name: str | None = None) -> Any:
         if table_format != "iceberg" or not self.catalog_properties:
