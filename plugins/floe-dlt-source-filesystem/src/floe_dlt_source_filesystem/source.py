@@ -91,7 +91,7 @@ def _open_filesystem(
 ) -> FileSystem:
     """A fresh fsspec filesystem; never a cached instance, whose listings could be stale."""
     if not config.is_s3:
-        from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
+        from fsspec.implementations.local import LocalFileSystem
 
         return LocalFileSystem()
     import s3fs  # type: ignore[import-untyped]
