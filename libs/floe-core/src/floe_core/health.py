@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "HEALTH_CHECK_TIMEOUT_DEFAULT",
@@ -12,8 +14,12 @@ __all__ = [
     "HEALTH_CHECK_TIMEOUT_MIN",
     "HealthState",
     "HealthStatus",
+    "probe_within",
+    "unhealthy",
     "validate_timeout",
 ]
+
+_Status = TypeVar("_Status", bound="HealthStatus | None")
 
 HEALTH_CHECK_TIMEOUT_MIN = 0.1
 HEALTH_CHECK_TIMEOUT_MAX = 60.0
@@ -49,3 +55,30 @@ def validate_timeout(timeout: float) -> float:
             f"{HEALTH_CHECK_TIMEOUT_MAX} seconds, got {timeout}"
         )
     return float(timeout)
+
+
+def unhealthy(exc: BaseException) -> HealthStatus:
+    """An unhealthy status saying, on one line, what ``exc`` was."""
+    return HealthStatus(HealthState.UNHEALTHY, " ".join(f"{type(exc).__name__}: {exc}".split()))
+
+
+def probe_within(
+    probe: Callable[[], _Status], timeout: float, *, silent: str, name: str = "health"
+) -> _Status | HealthStatus:
+    """Run ``probe`` in a daemon thread and wait ``timeout`` seconds for its answer.
+
+    A probe that raises is unhealthy (:func:`unhealthy`); one that has not answered by then is
+    unhealthy with the message ``silent`` and is left to finish on its own.
+    """
+    outcome: list[_Status | HealthStatus] = []
+
+    def run() -> None:
+        try:
+            outcome.append(probe())
+        except Exception as exc:  # a failing probe is a result, not an error
+            outcome.append(unhealthy(exc))
+
+    worker = threading.Thread(target=run, name=name, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return outcome[0] if outcome else HealthStatus(HealthState.UNHEALTHY, silent)

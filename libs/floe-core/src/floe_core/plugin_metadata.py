@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from floe_core.health import (
     HEALTH_CHECK_TIMEOUT_DEFAULT,
     HealthState,
     HealthStatus,
+    probe_within,
     validate_timeout,
 )
 
@@ -63,24 +63,12 @@ class PluginMetadata(ABC):
         """Probe the plugin within ``timeout`` seconds; never raises for an unhealthy plugin."""
         timeout = validate_timeout(timeout)
         started = time.perf_counter()
-        outcome: list[HealthStatus] = []
-
-        def probe() -> None:
-            try:
-                outcome.append(self._probe(timeout))
-            except Exception as exc:  # a failing probe is a result, not an error
-                message = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line
-                outcome.append(HealthStatus(HealthState.UNHEALTHY, message))
-
-        worker = threading.Thread(target=probe, name=f"health-{self.name}", daemon=True)
-        worker.start()
-        worker.join(timeout)
-        if outcome:
-            status = outcome[0]
-        else:
-            status = HealthStatus(
-                HealthState.UNHEALTHY, f"{self.name} health check timed out after {timeout:g}s"
-            )
+        status = probe_within(
+            lambda: self._probe(timeout),
+            timeout,
+            silent=f"{self.name} health check timed out after {timeout:g}s",
+            name=f"health-{self.name}",
+        )
         details = {
             **status.details,
             "response_time_ms": round((time.perf_counter() - started) * 1000, 3),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 from floe_core.artifacts import CompiledArtifacts
 from floe_core.compiler import reveal
-from floe_core.health import HealthStatus
+from floe_core.health import HealthStatus, probe_within, unhealthy
 from floe_core.ingestion import IngestionConfig, IngestionPlugin, IngestionResult
 from pydantic import BaseModel, ValidationError
 
@@ -234,8 +233,6 @@ class DltIngestionPlugin(IngestionPlugin):
 
     def check_source(self, source: IngestionSourceConfig, timeout: float = 5.0) -> HealthStatus:
         """Can ``source`` be reached? Never raises."""
-        from floe_core.health import HealthState
-
         try:
             source_type = get_source_type(source.source_type)
             config = self.validate_source(source)
@@ -246,28 +243,16 @@ class DltIngestionPlugin(IngestionPlugin):
             )
             return source_type.health_check(config, context, timeout)
         except Exception as exc:
-            message = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line
-            return HealthStatus(HealthState.UNHEALTHY, message)
+            return unhealthy(exc)
 
     def check_storage(self, timeout: float = 5.0) -> HealthStatus | None:
         """Can the object storage be reached (``None``: nothing to check)? Never raises."""
-        from floe_core.health import HealthState
-
-        outcome: list[HealthStatus | None] = []
-
-        def probe() -> None:
-            try:
-                outcome.append(get_destination_type().storage_health(self.settings, timeout))
-            except Exception as exc:  # an unreachable store is a result, not an error
-                message = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line
-                outcome.append(HealthStatus(HealthState.UNHEALTHY, message))
-
-        worker = threading.Thread(target=probe, name="health-storage", daemon=True)
-        worker.start()
-        worker.join(timeout)
-        if not outcome:
-            return HealthStatus(HealthState.UNHEALTHY, f"s3 did not answer within {timeout:g}s")
-        return outcome[0]
+        return probe_within(
+            lambda: get_destination_type().storage_health(self.settings, timeout),
+            timeout,
+            silent=f"s3 did not answer within {timeout:g}s",
+            name="health-storage",
+        )
 
     def list_tables(self) -> list[str]:
         return get_destination_type().list_tables(self.settings)
