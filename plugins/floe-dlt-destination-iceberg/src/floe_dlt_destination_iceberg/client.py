@@ -15,6 +15,10 @@ from typing import Any, ClassVar
 
 from dlt.common import json
 from dlt.common.destination.client import HasFollowupJobs, LoadJob, RunnableLoadJob
+from dlt.common.destination.exceptions import (
+    DestinationTerminalException,
+    DestinationUndefinedEntity,
+)
 from dlt.common.schema.utils import get_columns_names_with_prop, get_first_column_name_with_prop
 from dlt.common.utils import uniq_id
 from dlt.destinations.impl.filesystem.factory import filesystem
@@ -24,10 +28,25 @@ from dlt.destinations.impl.filesystem.filesystem import (
     ReferenceFollowupJob,
 )
 from dlt.destinations.job_impl import FinalizedLoadJob
+from pyiceberg import exceptions as pyiceberg_exceptions
 
 from floe_dlt_destination_iceberg import writer
 
 __all__ = ["FloeIcebergClient", "FloeIcebergLoadJob", "floe_iceberg"]
+
+
+#: What the catalog or pyiceberg answers when the write itself is refused (a schema the table
+#: cannot take, a namespace or permission missing): the same write would be refused again.
+_REFUSED: tuple[type[Exception], ...] = (
+    ValueError,  # pyarrow's ArrowInvalid too
+    TypeError,
+    pyiceberg_exceptions.ValidationError,
+    pyiceberg_exceptions.ValidationException,
+    pyiceberg_exceptions.NoSuchNamespaceError,
+    pyiceberg_exceptions.BadRequestError,
+    pyiceberg_exceptions.UnauthorizedError,
+    pyiceberg_exceptions.ForbiddenError,
+)
 
 
 class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
@@ -49,8 +68,13 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         return totals
 
     def run(self) -> None:
-        from dlt.common.destination.exceptions import DestinationUndefinedEntity
+        try:
+            self._write()
+        except _REFUSED as exc:
+            # dlt retries any other failure of a job five times, a second apart, to the same end
+            raise DestinationTerminalException(str(exc)) from exc
 
+    def _write(self) -> None:
         try:
             table = self._job_client.load_open_table(
                 "iceberg", self.load_table_name, schema=self.arrow_dataset.schema
@@ -167,6 +191,11 @@ class FloeIcebergClient(FilesystemClient):
         if isinstance(job, FinalizedLoadJob) and job.state() == "completed":
             return (_GatheredFile if isinstance(job, HasFollowupJobs) else _NothingToDo)(file_path)
         return job
+
+    def create_dataset(self) -> None:
+        """The namespace's folder may exist already: the catalog, or another tool, made a table
+        there before dlt first wrote to it (dlt's own call refuses an existing local folder)."""
+        self.fs_client.makedirs(self.dataset_path, exist_ok=True)
 
     def _write_to_json_file(self, filepath: str, data: dict[str, Any]) -> None:
         """Write dlt's own tables (schema versions, pipeline state, loads) whole or not at all.

@@ -95,6 +95,7 @@ _CONFIGURATION_STATUS = {400, 404, 405, 410, 422}
 
 def root_cause(exc: BaseException) -> BaseException:
     """Unwrap dlt's ``PipelineStepFailed``, job and resource-extraction wrappers."""
+    from dlt.common.destination.exceptions import DestinationTerminalException
     from dlt.extract.exceptions import ResourceExtractionError
     from dlt.load.exceptions import LoadClientJobException
     from dlt.pipeline.exceptions import PipelineStepFailed
@@ -108,6 +109,8 @@ def root_cause(exc: BaseException) -> BaseException:
             exc = exc.client_exception
         elif isinstance(exc, ResourceExtractionError) and exc.__cause__ is not None:
             exc = exc.__cause__
+        elif type(exc) is DestinationTerminalException and exc.__cause__ is not None:
+            exc = exc.__cause__  # a job's plain "do not retry" marker around the real error
         else:
             break
     return exc

@@ -1,0 +1,70 @@
+"""Loading into namespaces and tables another tool made first, through the same catalog."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from floe_dlt_destination_iceberg.client import FloeIcebergLoadJob
+from floe_ingestion_dlt.errors import DestinationWriteError
+from floe_testing.fixtures.ingestion import FloeProject
+from pyiceberg.catalog.sql import SqlCatalog
+
+ROWS = 500
+
+
+def _events_project(floe_project: FloeProject, table_schema: pa.Schema) -> Any:
+    """A SQLite events table to load, and ``bronze.events`` already made with ``table_schema``."""
+    with sqlite3.connect(floe_project.root / "source.db") as db:
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT)")
+        db.executemany("INSERT INTO events VALUES (?, ?)", ((i, f"e{i}") for i in range(ROWS)))
+    floe_project.write(
+        """
+        ingestion:
+          sources:
+            - name: events
+              type: sql_database
+              config: {credentials: 'sqlite:///source.db', tables: [events]}
+              destination: {namespace: bronze}
+        """
+    )
+    spec = floe_project.plugin().settings.catalog
+    Path(spec.warehouse).mkdir(parents=True)
+    catalog = SqlCatalog(spec.name, uri=spec.uri, warehouse=Path(spec.warehouse).as_uri())
+    catalog.create_namespace("bronze")
+    return catalog.create_table("bronze.events", schema=table_schema)
+
+
+def test_loads_into_a_table_another_tool_made(floe_project: FloeProject) -> None:
+    table = _events_project(floe_project, pa.schema([("id", pa.int64()), ("name", pa.string())]))
+
+    run = floe_project.run()
+
+    assert run.result.rows_loaded == ROWS
+    assert sorted(table.refresh().scan().to_arrow()["id"].to_pylist()) == list(range(ROWS))
+
+
+def test_a_table_that_refuses_the_write_fails_at_once_and_stays_as_it_was(
+    floe_project: FloeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = _events_project(floe_project, pa.schema([("id", pa.string()), ("name", pa.int32())]))
+    writes = 0
+    write = FloeIcebergLoadJob._write
+
+    def counted(self: FloeIcebergLoadJob) -> None:
+        nonlocal writes
+        writes += 1
+        write(self)
+
+    monkeypatch.setattr(FloeIcebergLoadJob, "_write", counted)
+
+    with pytest.raises(DestinationWriteError) as failed:
+        floe_project.run()
+
+    assert failed.value.category == "permanent"
+    assert "ValidationError: Cannot change column type: id: string -> long" in str(failed.value)
+    assert writes == 1  # refused once is refused for good: not retried
+    assert table.refresh().metadata.snapshots == []
