@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +17,7 @@ ROWS = 500
 
 def _events_project(floe_project: FloeProject, table_schema: pa.Schema) -> Any:
     """A SQLite events table to load, and ``bronze.events`` already made with ``table_schema``."""
-    with sqlite3.connect(floe_project.root / "source.db") as db:
-        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT)")
-        db.executemany("INSERT INTO events VALUES (?, ?)", ((i, f"e{i}") for i in range(ROWS)))
-    floe_project.write(
-        """
-        ingestion:
-          sources:
-            - name: events
-              type: sql_database
-              config: {credentials: 'sqlite:///source.db', tables: [events]}
-              destination: {namespace: bronze}
-        """
-    )
+    floe_project.sqlite_events(ROWS)
     spec = floe_project.plugin().settings.catalog
     Path(spec.warehouse).mkdir(parents=True)
     catalog = SqlCatalog(spec.name, uri=spec.uri, warehouse=Path(spec.warehouse).as_uri())

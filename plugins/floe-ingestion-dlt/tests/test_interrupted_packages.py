@@ -27,29 +27,10 @@ class _Killed(BaseException):
     """Stands for SIGKILL: nothing after it runs, no handler sees it as an error."""
 
 
-def _events(floe_project: FloeProject) -> Path:
-    """A SQLite table of ``ROWS`` events, loaded incrementally into ``bronze.events``."""
-    source = floe_project.root / "source.db"
-    with sqlite3.connect(source) as db:
-        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT)")
-        db.executemany("INSERT INTO events VALUES (?, ?)", ((i, f"e{i}") for i in range(ROWS)))
-    floe_project.write(
-        """
-        ingestion:
-          sources:
-            - name: events
-              type: sql_database
-              config: {credentials: 'sqlite:///source.db', tables: [events], cursor_field: id}
-              destination: {namespace: bronze}
-        """
-    )
-    return source
-
-
 def test_a_package_left_both_extracted_and_normalized_loads_once(
     floe_project: FloeProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = _events(floe_project)
+    source = floe_project.sqlite_events(ROWS, incremental=True)
     assert floe_project.run().result.rows_loaded == ROWS  # the pipeline has loaded before
     with sqlite3.connect(source) as db:
         db.executemany(
@@ -82,7 +63,7 @@ def test_a_package_left_both_extracted_and_normalized_loads_once(
 def test_a_kill_inside_an_atomic_save_leaves_no_file_behind(
     floe_project: FloeProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _events(floe_project)
+    floe_project.sqlite_events(ROWS, incremental=True)
     save = FileStorage.save_atomic
 
     def killed_before_rename(storage_path: str, relative_path: str, *args: Any, **kw: Any) -> str:
@@ -112,7 +93,7 @@ def test_a_kill_inside_an_atomic_save_leaves_no_file_behind(
 def test_a_kill_while_dlt_writes_its_own_tables_leaves_no_half_file(
     floe_project: FloeProject, monkeypatch: pytest.MonkeyPatch, table: str
 ) -> None:
-    _events(floe_project)
+    floe_project.sqlite_events(ROWS, incremental=True)
     write_text = LocalFileSystem.write_text
 
     def killed_halfway(self: LocalFileSystem, path: str, value: str, **kwargs: Any) -> Any:
