@@ -11,8 +11,10 @@ import contextlib
 import os
 import threading
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from json import JSONDecodeError
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import pydantic
 from dlt.common import json
 from dlt.common.destination.client import HasFollowupJobs, LoadJob, RunnableLoadJob
 from dlt.common.destination.exceptions import (
@@ -32,6 +34,9 @@ from pyiceberg import exceptions as pyiceberg_exceptions
 
 from floe_dlt_destination_iceberg import writer
 
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
 __all__ = ["FloeIcebergClient", "FloeIcebergLoadJob", "floe_iceberg"]
 
 
@@ -46,6 +51,12 @@ _REFUSED: tuple[type[Exception], ...] = (
     pyiceberg_exceptions.BadRequestError,
     pyiceberg_exceptions.UnauthorizedError,
     pyiceberg_exceptions.ForbiddenError,
+)
+#: ValueErrors that say an answer could not be read, not that the write was refused: a commit
+#: may have been applied, so the job is retried (and finds its load committed).
+_ANSWER_UNREADABLE: tuple[type[Exception], ...] = (
+    JSONDecodeError,
+    pydantic.ValidationError,
 )
 
 
@@ -71,6 +82,8 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         try:
             self._write()
         except _REFUSED as exc:
+            if isinstance(exc, _ANSWER_UNREADABLE):
+                raise
             # dlt retries any other failure of a job five times, a second apart, to the same end
             raise DestinationTerminalException(str(exc)) from exc
 
@@ -84,8 +97,14 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             table = self._job_client.load_open_table(
                 "iceberg", self.load_table_name, schema=self.arrow_dataset.schema
             )
-        if writer.committed_load(table, self._load_id):
-            return
+        # committed already by this job before its answer was lost, or by a run killed after it
+        if not writer.committed_load(table, self._load_id):
+            self._commit(table)
+        rows = self.arrow_dataset.count_rows()  # from the Parquet footers
+        with self._written_lock:
+            self._written.setdefault(self._load_id, {})[self.load_table_name] = rows
+
+    def _commit(self, table: Table) -> None:
         properties = {
             **self.lineage,
             writer.LOAD_ID_PROPERTY: self._load_id,
@@ -104,9 +123,6 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             writer.replace(table, self.arrow_dataset, properties)
         else:
             writer.append(table, self.arrow_dataset, properties)
-        rows = self.arrow_dataset.count_rows()  # from the Parquet footers
-        with self._written_lock:
-            self._written.setdefault(self._load_id, {})[self.load_table_name] = rows
 
     def _create_table(self) -> None:
         """Create the table with dlt's partitioning and properties at the location the catalog

@@ -1,12 +1,14 @@
-"""Loading into namespaces and tables another tool made first, through the same catalog."""
+"""The Iceberg job against a table another tool made, a write the table refuses, an answer lost."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from floe_dlt_destination_iceberg import writer
 from floe_dlt_destination_iceberg.client import FloeIcebergLoadJob
 from floe_ingestion_dlt.errors import DestinationWriteError
 from floe_testing.fixtures.ingestion import FloeProject
@@ -55,3 +57,26 @@ def test_a_table_that_refuses_the_write_fails_at_once_and_stays_as_it_was(
     assert "ValidationError: Cannot change column type: id: string -> long" in str(failed.value)
     assert writes == 1  # refused once is refused for good: not retried
     assert table.refresh().metadata.snapshots == []
+
+
+def test_an_unreadable_commit_answer_is_retried_and_lands_once(
+    floe_project: FloeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    floe_project.sqlite_events(ROWS)
+    append = writer.append
+    answers = 0
+
+    def garbled_first_answer(table: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal answers
+        append(table, *args, **kwargs)
+        answers += 1
+        if answers == 1:  # the commit is applied; what came back cannot be read
+            raise json.JSONDecodeError("Unterminated string", '{"metadata-location": "s3://', 28)
+
+    monkeypatch.setattr(writer, "append", garbled_first_answer)
+
+    run = floe_project.run()
+
+    assert run.result.rows_loaded == ROWS
+    assert sorted(floe_project.read("bronze.events")["id"].to_pylist()) == list(range(ROWS))
+    assert floe_project.snapshots("bronze.events") == 1
