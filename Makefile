@@ -15,14 +15,14 @@ lint:
 	uv run mypy libs testing tests $(wildcard plugins/*/)
 
 # The reliability suites at full size: the fuzz with 5,000 examples per property, then the crash
-# harness at 1,000,000 SQL rows and 200,000 REST items with 10 kills per scenario (CI runs
-# 100,000 / 20,000). The harness's table goes to benchmarks/results/reliability-<date>.md.
+# harness at 1,000,000 SQL rows and 200,000 REST items with 10 kills spread over each load and 10
+# just after normalize per scenario (CI runs 100,000 / 20,000 with 10 and 5). The harness's table goes to benchmarks/results/reliability-<date>.md.
 reliability:
 	RUNTIME__DLTHUB_TELEMETRY=false FLOE_FUZZ_EXAMPLES=5000 uv run pytest tests/reliability \
 		tests/e2e/test_concurrency.py tests/e2e/test_telemetry_export.py
 	mkdir -p benchmarks/results
 	RUNTIME__DLTHUB_TELEMETRY=false uv run python -m floe_testing.crash --rows 1000000 \
-		--rest-items 200000 --kills 10 --root .floe-crash \
+		--rest-items 200000 --kills 10 --after-normalize 10 --root .floe-crash \
 		| tee -a benchmarks/results/reliability-$(TODAY).md
 
 bench:

@@ -1,4 +1,5 @@
-"""SIGKILL at ten points spread over each load, rerun: every row lands exactly once.
+"""SIGKILL at ten points spread over each load and five just after normalize, rerun: every row
+lands exactly once.
 
 The harness is ``floe_testing.crash``; here it runs at CI size. ``make reliability`` runs it at
 full size (1,000,000 SQL rows, 200,000 REST items) and prints the kills survived / attempted.
@@ -20,6 +21,7 @@ import pytest
 from floe_testing.crash import run_scenario
 
 KILLS = 10
+AFTER_NORMALIZE = 5  # kills 0-200 ms after the package is normalized, where dlt writes its files
 ROWS = {"sql-append": 100_000, "sql-merge": 100_000, "rest-append": 20_000}
 
 
@@ -52,6 +54,7 @@ def test_killed_loads_rerun_to_exactly_the_source(
         catalog_header=header,
         catalog=catalog,
         env=env,
+        after_normalize=AFTER_NORMALIZE,
     )
 
     assert report.problems == []

@@ -7,6 +7,8 @@ points spread evenly over that time starts a load, kills it there, notes which s
 checks that the Iceberg table equals the source (no row lost, none duplicated) and that no
 package is left pending. Three more runs are killed at moments rather than times (see
 :data:`MOMENTS`): the package normalized, the Iceberg write running, the commit just made.
+``after_normalize`` more runs are each killed a random 0-200 ms after the package is normalized,
+where dlt's loader writes its own files (schema version, state) around the Iceberg commit.
 
 Scenarios:
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -325,6 +328,7 @@ def run_scenario(
     catalog: str = "sqlite",
     env: dict[str, str] | None = None,
     timeout: float = 900,
+    after_normalize: int = 0,
 ) -> CrashReport:
     """Run ``scenario`` in the empty folder ``root``; see the module docstring."""
     if scenario not in SCENARIOS:
@@ -340,11 +344,11 @@ def run_scenario(
             chosen = _SqlMerge(project, rows)
         else:
             chosen = _SqlAppend(project, rows)
-        _points(chosen, report, kills)
+        _points(chosen, report, kills, after_normalize)
     return report
 
 
-def _points(scenario: _Scenario, report: CrashReport, kills: int) -> None:
+def _points(scenario: _Scenario, report: CrashReport, kills: int, after_normalize: int) -> None:
     timeout = report.timeout
     project = scenario.project
     scenario.setup()
@@ -374,24 +378,30 @@ def _points(scenario: _Scenario, report: CrashReport, kills: int) -> None:
         else:
             duration = elapsed
     for pattern in MOMENTS:
-        _attempt(scenario, report, tries, pattern)
+        _attempt(scenario, report, tries, (pattern, 0.0))
+        tries += 1
+    jitter = random.Random(tries)  # the same delays on every run of the harness
+    for _ in range(after_normalize):
+        _attempt(scenario, report, tries, (_NORMALIZED, jitter.uniform(0, 0.2)))
         tries += 1
 
 
 #: Moments worth a kill of their own, as files dlt's package holds then: the package is
 #: normalized and no job has started; the table's Iceberg write is running; it has committed.
+_NORMALIZED = "load/normalized/*"
 MOMENTS = (
-    "load/normalized/*",
+    _NORMALIZED,
     "load/normalized/*/started_jobs/*.reference",
     "load/normalized/*/completed_jobs/*.reference",
 )
 
 
 def _attempt(
-    scenario: _Scenario, report: CrashReport, index: int, when: float | str
+    scenario: _Scenario, report: CrashReport, index: int, when: float | tuple[str, float]
 ) -> tuple[bool, float]:
-    """One run, killed ``when`` seconds after taking its lock or once a file matches ``when``;
-    then the rerun and the comparison. Returns whether it was killed and how long it ran."""
+    """One run, killed ``when`` seconds after taking its lock, or given ``(pattern, delay)``,
+    ``delay`` seconds after a file matches ``pattern``; then the rerun and the comparison.
+    Returns whether it was killed and how long it ran."""
     project = scenario.project
     scenario.prepare(index)
     source = scenario.source(index)
@@ -404,9 +414,11 @@ def _attempt(
     step, at = "not killed", 0.0
     if _wait_for_lock(folder.with_suffix(".lock"), process):
         started = time.monotonic()
-        if isinstance(when, str):
-            while process.poll() is None and not any(folder.glob(when)):
+        if isinstance(when, tuple):
+            pattern, delay = when
+            while process.poll() is None and not any(folder.glob(pattern)):
                 time.sleep(0.002)
+            time.sleep(delay)
         else:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=when)
@@ -427,6 +439,12 @@ def _main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="SQL source rows")
     parser.add_argument("--rest-items", type=int, default=200_000, help="REST source items")
     parser.add_argument("--kills", type=int, default=10, help="kill points per scenario")
+    parser.add_argument(
+        "--after-normalize",
+        type=int,
+        default=0,
+        help="more kills per scenario, each 0-200 ms after the package is normalized",
+    )
     parser.add_argument("--root", type=Path, default=Path(".floe-crash"))
     args = parser.parse_args(argv)
     chosen = SCENARIOS if args.scenario == "all" else (args.scenario,)
@@ -440,7 +458,9 @@ def _main(argv: list[str] | None = None) -> int:
         root = args.root / f"{scenario}-{int(time.time())}"
         root.mkdir(parents=True)
         rows = args.rest_items if scenario == "rest-append" else args.rows
-        report = run_scenario(scenario, root, rows=rows, kills=args.kills)
+        report = run_scenario(
+            scenario, root, rows=rows, kills=args.kills, after_normalize=args.after_normalize
+        )
         print(report.markdown_row(), flush=True)
         for problem in report.problems:
             failed = True
