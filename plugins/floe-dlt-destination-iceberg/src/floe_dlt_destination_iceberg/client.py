@@ -42,11 +42,12 @@ __all__ = ["FloeIcebergClient", "FloeIcebergLoadJob", "floe_iceberg"]
 
 #: What the catalog or pyiceberg answers when the write itself is refused (a schema the table
 #: cannot take, a namespace or permission missing): the same write would be refused again.
+#: (pyiceberg's ValidationException, a conflict with a concurrent commit, is not: a retry plans
+#: the write again on the new snapshot.)
 _REFUSED: tuple[type[Exception], ...] = (
     ValueError,  # pyarrow's ArrowInvalid too
     TypeError,
     pyiceberg_exceptions.ValidationError,
-    pyiceberg_exceptions.ValidationException,
     pyiceberg_exceptions.NoSuchNamespaceError,
     pyiceberg_exceptions.BadRequestError,
     pyiceberg_exceptions.UnauthorizedError,
@@ -97,10 +98,10 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             table = self._job_client.load_open_table(
                 "iceberg", self.load_table_name, schema=self.arrow_dataset.schema
             )
+        rows = self.arrow_dataset.count_rows()  # from the Parquet footers; before the commit
         # committed already by this job before its answer was lost, or by a run killed after it
         if not writer.committed_load(table, self._load_id):
             self._commit(table)
-        rows = self.arrow_dataset.count_rows()  # from the Parquet footers
         with self._written_lock:
             self._written.setdefault(self._load_id, {})[self.load_table_name] = rows
 
@@ -222,10 +223,15 @@ class FloeIcebergClient(FilesystemClient):
         if not self.is_local_filesystem:
             super()._write_to_json_file(filepath, data)
             return
-        # hidden and without dlt's "__" name parts, so dlt never lists it as one of its files
-        temporary = os.path.join(os.path.dirname(filepath), f".{uniq_id()}.tmp")
-        self.fs_client.write_text(temporary, json.dumps(data), encoding="utf-8")
-        os.replace(temporary, filepath)
+        # in the dataset's folder, outside every table's folder: dlt lists those by prefix
+        temporary = os.path.join(self.dataset_path, f".{uniq_id()}.tmp")
+        try:
+            self.fs_client.write_text(temporary, json.dumps(data), encoding="utf-8")
+            os.replace(temporary, filepath)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temporary)
+            raise
 
     def get_open_table_catalog(self, table_format: Any, catalog_name: str | None = None) -> Any:
         if table_format != "iceberg" or not self.catalog_properties:

@@ -35,6 +35,7 @@ __all__ = [
     "build_pipeline",
     "discard_unloadable",
     "run_pipeline",
+    "settle_interrupted_run",
 ]
 
 DltPipelineObject = Any  # dlt.Pipeline
@@ -130,17 +131,19 @@ def discard_unloadable(handle: DltPipeline) -> None:
         pipeline.abort_packages()
 
 
-#: Where dlt saves files atomically (a temporary file named by 16 hex digits, then a rename):
-#: a kill between the two leaves the temporary file behind for good.
+#: Where dlt saves files atomically (a temporary file named by 16 hex digits, or 32 when it
+#: copies, then a rename): a kill between the two leaves the temporary file behind for good.
 _ATOMIC_SAVE_FOLDERS = (
     ".",
     "schemas",
+    "normalize",
     "normalize/extracted",
+    "load",
     "load/new",
     "load/normalized",
     "load/loaded",
 )
-_ATOMIC_SAVE_TEMPORARY = re.compile(r"[0-9a-f]{16}")
+_ATOMIC_SAVE_TEMPORARY = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")
 
 
 def settle_interrupted_run(pipeline: Any) -> None:

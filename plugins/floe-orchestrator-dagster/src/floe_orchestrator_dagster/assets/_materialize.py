@@ -18,7 +18,12 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator
 from floe_ingestion_dlt.config import IngestionSourceConfig, RetryConfig
 from floe_ingestion_dlt.errors import ErrorCategory, IngestionError, categorize_error, root_cause
 from floe_ingestion_dlt.hints import schema_contract
-from floe_ingestion_dlt.loading import DltPipeline, as_ingestion_error, discard_unloadable
+from floe_ingestion_dlt.loading import (
+    DltPipeline,
+    as_ingestion_error,
+    discard_unloadable,
+    settle_interrupted_run,
+)
 from floe_ingestion_dlt.locking import pipeline_lock
 from floe_ingestion_dlt.observability import get_logger, span
 from floe_ingestion_dlt.plugin import DltIngestionPlugin
@@ -101,6 +106,7 @@ def _run(
     handle.destination_type.prepare(handle.settings, handle.source.namespace)
     # A dlt source object cannot be run twice in one process: build a fresh one every run.
     dlt_source = wrap_source(handle.source_type.build(handle.source_config, handle.context), handle)
+    settle_interrupted_run(handle.pipeline)
     try:
         events = dlt.run(
             context=context,
