@@ -11,18 +11,24 @@ import pytest
 from floe_dlt_destination_iceberg import writer
 from floe_dlt_destination_iceberg.client import FloeIcebergLoadJob
 from floe_ingestion_dlt.errors import DestinationWriteError
+from floe_testing.fixtures.databases import SourceDb
 from floe_testing.fixtures.ingestion import FloeProject
 from pyiceberg.catalog.sql import SqlCatalog
 
 ROWS = 500
 
 
+def _other_tool(floe_project: FloeProject) -> SqlCatalog:
+    """The project's catalog, opened by another tool (pyiceberg itself)."""
+    spec = floe_project.plugin().settings.catalog
+    Path(spec.warehouse).mkdir(parents=True, exist_ok=True)
+    return SqlCatalog(spec.name, uri=spec.uri, warehouse=Path(spec.warehouse).as_uri())
+
+
 def _events_project(floe_project: FloeProject, table_schema: pa.Schema) -> Any:
     """A SQLite events table to load, and ``bronze.events`` already made with ``table_schema``."""
     floe_project.sqlite_events(ROWS)
-    spec = floe_project.plugin().settings.catalog
-    Path(spec.warehouse).mkdir(parents=True)
-    catalog = SqlCatalog(spec.name, uri=spec.uri, warehouse=Path(spec.warehouse).as_uri())
+    catalog = _other_tool(floe_project)
     catalog.create_namespace("bronze")
     return catalog.create_table("bronze.events", schema=table_schema)
 
@@ -80,3 +86,41 @@ def test_an_unreadable_commit_answer_is_retried_and_lands_once(
     assert run.result.rows_loaded == ROWS
     assert sorted(floe_project.read("bronze.events")["id"].to_pylist()) == list(range(ROWS))
     assert floe_project.snapshots("bronze.events") == 1
+
+
+def test_a_partly_committed_append_is_finished_later_without_duplicates(
+    floe_project: FloeProject, sqlite_db: SourceDb
+) -> None:
+    sqlite_db.execute(
+        "CREATE TABLE good (id INTEGER PRIMARY KEY)",
+        *(f"INSERT INTO good VALUES ({i})" for i in range(3)),
+        "CREATE TABLE bad (id INTEGER PRIMARY KEY)",
+        "INSERT INTO bad VALUES (1)",
+    )
+    floe_project.write(
+        f"""
+        retry: {{max_retries: 0}}
+        ingestion:
+          sources:
+            - name: two
+              type: sql_database
+              config: {{credentials: "{sqlite_db.url}", tables: [good, bad], cursor_field: id}}
+              destination: {{namespace: bronze, write_mode: append}}
+        """
+    )
+    catalog = _other_tool(floe_project)
+    catalog.create_namespace("bronze")
+    catalog.create_table("bronze.bad", schema=pa.schema([("id", pa.string())]))
+
+    with pytest.raises(DestinationWriteError) as failed:
+        floe_project.run()
+
+    assert failed.value.category == "partial"
+    assert "the next run finishes it once the cause is fixed" in str(failed.value)
+    assert floe_project.read("bronze.good")["id"].to_pylist() == [0, 1, 2]
+    catalog.purge_table("bronze.bad")  # the cause, fixed
+
+    floe_project.run()
+
+    assert sorted(floe_project.read("bronze.good")["id"].to_pylist()) == [0, 1, 2]
+    assert floe_project.read("bronze.bad")["id"].to_pylist() == [1]

@@ -120,12 +120,18 @@ def _bytes_written(info: Any) -> int:
     return total
 
 
-def discard_unloadable(handle: DltPipeline) -> None:
-    """Abort packages that can never load and restore the pipeline state they started from.
+def discard_unloadable(handle: DltPipeline, exc: BaseException) -> None:
+    """After ``exc``, abort packages that can never load and restore the pipeline state they
+    started from.
 
     Without this, a package rejected by the schema contract would block every later run, and
-    an incremental cursor advanced at extract time would skip the rejected rows.
+    an incremental cursor advanced at extract time would skip the rejected rows. A transient
+    failure keeps its package for the retry; so does a partial one (a table of the package is
+    committed): restoring the cursor would load that table's rows again under a new load id,
+    while the pending package's rerun skips the tables its load id has committed.
     """
+    if categorize_error(exc) in (ErrorCategory.TRANSIENT, ErrorCategory.PARTIAL):
+        return
     pipeline = handle.pipeline
     if pipeline.has_pending_data:
         pipeline.abort_packages()
@@ -248,6 +254,11 @@ def as_ingestion_error(
     message = f"source {source.name!r} ({source.source_type}) -> {source.target}: {step} failed: "
     secrets = [handle.source_config, handle.settings.catalog, handle.settings.storage]
     message += redact(_describe(cause), _secret_values(secrets))[:500]
+    if category is ErrorCategory.PARTIAL:
+        message += (
+            " (tables committed before the failure keep their rows; the rest of the load stays "
+            "pending and the next run finishes it once the cause is fixed)"
+        )
     return error_class(
         message,
         source_type=source.source_type,
@@ -282,8 +293,7 @@ def run_pipeline(handle: DltPipeline, retry: RetryConfig) -> LoadOutcome:
                 **handle.destination_type.run_options(),
             )
         except Exception as exc:
-            if categorize_error(exc) is not ErrorCategory.TRANSIENT:
-                discard_unloadable(handle)
+            discard_unloadable(handle, exc)
             raise
 
     try:

@@ -118,8 +118,7 @@ def _run(
         )
         return [event for event in events if isinstance(event, MaterializeResult)]
     except Exception as exc:
-        if categorize_error(exc) is not ErrorCategory.TRANSIENT:
-            discard_unloadable(handle)
+        discard_unloadable(handle, exc)
         raise
 
 
