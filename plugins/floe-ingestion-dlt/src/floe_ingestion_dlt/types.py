@@ -36,6 +36,8 @@ class SourceContext:
     cursor_field: str | None = None
     table_name: str | None = None
     storage: StorageSpec | None = None  # floe.yaml's ``storage:``, for sources on object storage
+    #: ``floe ingest run --strict``: what a source would only warn about fails the source
+    strict: bool = False
 
 
 class SourceType(ABC):
