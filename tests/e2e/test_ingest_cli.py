@@ -40,7 +40,7 @@ def test_quickstart_loads_then_loads_nothing_new(project: Path) -> None:
     summary = json.loads(first.stdout)
     assert summary["success"] is True
     [shop] = summary["sources"]
-    assert shop["tables"] == {"customers": 500, "orders": 5000}
+    assert shop["tables"] == {"bronze.customers": 500, "bronze.orders": 5000}
     assert shop["rows_loaded"] == 5500
     assert shop["bytes_written"] > 0
     assert (project / ".floe" / "catalog.db").exists()

@@ -89,5 +89,5 @@ def test_a_rerun_that_finishes_a_pending_package_reports_its_rows(tmp_path: Path
 
     assert rerun.returncode == 0, rerun.stderr
     summary = json.loads(rerun.stdout)["sources"][0]
-    assert (summary["rows_loaded"], summary["tables"]) == (rows, {"events": rows})
+    assert (summary["rows_loaded"], summary["tables"]) == (rows, {"bronze.events": rows})
     assert "finishing the load an earlier run left pending" in rerun.stderr

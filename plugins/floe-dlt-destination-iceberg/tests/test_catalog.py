@@ -107,7 +107,7 @@ def test_shared_sql_catalog_on_postgresql(
               destination: {{namespace: shared}}
         """
     )
-    assert floe_project.run().result.rows_loaded == 100
+    assert floe_project.run().rows_loaded == 100
     from pyiceberg.catalog.sql import SqlCatalog
 
     catalog = SqlCatalog("floe", uri=catalog_url, warehouse=(tmp_path / "shared_wh").as_uri())

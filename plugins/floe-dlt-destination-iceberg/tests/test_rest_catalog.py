@@ -58,12 +58,12 @@ def test_incremental_append_and_state_on_s3(
     _create(sqlite_db)
     _rows(sqlite_db, range(1, 101))
     table = _project(floe_project, seaweedfs, sqlite_db, "write_mode: append")
-    assert floe_project.run().result.rows_loaded == 100
-    assert floe_project.run().result.rows_loaded == 0
+    assert floe_project.run().rows_loaded == 100
+    assert floe_project.run().rows_loaded == 0
 
     shutil.rmtree(floe_project.root / ".floe")  # local state gone: it is restored from S3
     _rows(sqlite_db, range(101, 111), day=2)
-    assert floe_project.run().result.rows_loaded == 10
+    assert floe_project.run().rows_loaded == 10
     ids = floe_project.read(table)["id"].to_pylist()
     assert sorted(ids) == list(range(1, 111))
     history = floe_project.plugin().table_history(table)
@@ -81,7 +81,7 @@ def test_merge_and_replace(
         f"UPDATE {sqlite_db.table} SET name = 'changed', updated_at = '2024-01-03' WHERE id <= 5"
     )
     _rows(sqlite_db, range(51, 56), day=3)
-    assert floe_project.run().result.rows_loaded == 10
+    assert floe_project.run().rows_loaded == 10
     data = {r["id"]: r["name"] for r in floe_project.read(table).to_pylist()}
     assert len(data) == 55
     assert data[1] == "changed"

@@ -38,7 +38,7 @@ def test_loads_into_a_table_another_tool_made(floe_project: FloeProject) -> None
 
     run = floe_project.run()
 
-    assert run.result.rows_loaded == ROWS
+    assert run.rows_loaded == ROWS
     assert sorted(table.refresh().scan().to_arrow()["id"].to_pylist()) == list(range(ROWS))
 
 
@@ -83,7 +83,7 @@ def test_an_unreadable_commit_answer_is_retried_and_lands_once(
 
     run = floe_project.run()
 
-    assert run.result.rows_loaded == ROWS
+    assert run.rows_loaded == ROWS
     assert sorted(floe_project.read("bronze.events")["id"].to_pylist()) == list(range(ROWS))
     assert floe_project.snapshots("bronze.events") == 1
 

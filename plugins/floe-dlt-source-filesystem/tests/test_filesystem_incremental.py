@@ -40,11 +40,11 @@ def test_append_loads_only_new_files(floe_project: FloeProject, local_files: Fil
     _day(local_files, 2, range(6, 9), age=200)
     _source(floe_project, "append")
 
-    assert floe_project.run().result.rows_loaded == 8
-    assert floe_project.run().result.rows_loaded == 0
+    assert floe_project.run().rows_loaded == 8
+    assert floe_project.run().rows_loaded == 0
 
     _day(local_files, 3, range(9, 11), age=100)
-    assert floe_project.run().result.rows_loaded == 2
+    assert floe_project.run().rows_loaded == 2
     assert _ids(floe_project) == list(range(1, 11))
 
 
@@ -57,7 +57,7 @@ def test_cursor_survives_the_loss_of_local_pipeline_state(
     shutil.rmtree(floe_project.root / ".floe" / "pipelines")
     _day(local_files, 2, range(4, 6), age=100)
 
-    assert floe_project.run().result.rows_loaded == 2
+    assert floe_project.run().rows_loaded == 2
     assert _ids(floe_project) == list(range(1, 6))
 
 
@@ -67,7 +67,7 @@ def test_append_without_incremental_reloads_every_file(
     _day(local_files, 1, range(1, 4), age=300)
     _source(floe_project, "append", ", incremental: false")
     floe_project.run()
-    assert floe_project.run().result.rows_loaded == 3
+    assert floe_project.run().rows_loaded == 3
     assert _ids(floe_project) == [1, 1, 2, 2, 3, 3]
 
 
@@ -77,7 +77,7 @@ def test_replace_reads_all_files_every_run(floe_project: FloeProject, local_file
     floe_project.run()
     _day(local_files, 2, range(4, 6), age=100)
 
-    assert floe_project.run().result.rows_loaded == 5
+    assert floe_project.run().rows_loaded == 5
     assert _ids(floe_project) == list(range(1, 6))
 
 
@@ -89,6 +89,6 @@ def test_incremental_merge_upserts_rows_of_new_files(
     floe_project.run()
     _day(local_files, 2, range(3, 7), age=100)
 
-    assert floe_project.run().result.rows_loaded == 4
+    assert floe_project.run().rows_loaded == 4
     table = floe_project.read("bronze.day").sort_by("id").to_pylist()
     assert [(r["id"], r["day"]) for r in table] == [(1, 1), (2, 1), (3, 2), (4, 2), (5, 2), (6, 2)]

@@ -47,8 +47,8 @@ def test_each_format_loads_with_its_types(
 
     run = floe_project.run()
 
-    assert run.result.success
-    assert run.tables == {"orders": 3}
+    assert run.ok
+    assert run.rows_per_table == {"bronze.orders": 3}
     assert _rows(floe_project, "bronze.orders") == ROWS
 
 
@@ -88,8 +88,8 @@ def test_empty_files_load_zero_rows(floe_project: FloeProject, local_files: File
     _source(floe_project, '{bucket_url: data, file_glob: "*.csv", table_name: mixed}')
     run = floe_project.run()
 
-    assert run.result.success
-    assert run.result.rows_loaded == 1
+    assert run.ok
+    assert run.rows_loaded == 1
     assert _rows(floe_project, "bronze.mixed") == [{"id": 7, "name": "seven"}]
 
 
@@ -99,8 +99,8 @@ def test_only_empty_files_is_success_with_zero_rows(
     local_files.write_bytes("empty.jsonl", b"")
     _source(floe_project, '{bucket_url: data, file_glob: "*.jsonl"}')
     run = floe_project.run()
-    assert run.result.success
-    assert run.result.rows_loaded == 0
+    assert run.ok
+    assert run.rows_loaded == 0
 
 
 def test_glob_matching_nothing_is_success_with_a_warning(
@@ -112,8 +112,8 @@ def test_glob_matching_nothing_is_success_with_a_warning(
     with capture_logs() as logs:
         run = floe_project.run()
 
-    assert run.result.success
-    assert run.result.rows_loaded == 0
+    assert run.ok
+    assert run.rows_loaded == 0
     warnings = [e for e in logs if e["event"] == "no_files_matched"]
     assert len(warnings) == 1
     assert warnings[0]["log_level"] == "warning"
@@ -135,7 +135,7 @@ def test_nested_json_lists_become_child_tables(
 
     run = floe_project.run()
 
-    assert run.tables == {"events": 2, "events__items": 2}
+    assert run.rows_per_table == {"bronze.events": 2, "bronze.events__items": 2}
     events = floe_project.read("bronze.events").sort_by("id")
     assert events["user__name"].to_pylist() == ["ann", "bob"]
     items = floe_project.read("bronze.events__items").sort_by("sku").to_pylist()
@@ -151,7 +151,7 @@ def test_destination_table_names_the_table(floe_project: FloeProject, local_file
         '{bucket_url: data, file_glob: "2024/*.csv"}',
         destination="{table: raw.shop_orders}",
     )
-    assert floe_project.run().tables == {"shop_orders": 3}
+    assert floe_project.run().rows_per_table == {"raw.shop_orders": 3}
     assert len(_rows(floe_project, "raw.shop_orders")) == 3
 
 
@@ -160,5 +160,5 @@ def test_subfolders_and_absolute_file_urls(floe_project: FloeProject, local_file
     local_files.write("a/b/part-2.parquet", ROWS[1:])
     url = (floe_project.root / "data").as_uri()
     _source(floe_project, f'{{bucket_url: "{url}", file_glob: "**/*.parquet"}}')
-    assert floe_project.run().tables == {"files": 3}
+    assert floe_project.run().rows_per_table == {"bronze.files": 3}
     assert _rows(floe_project, "bronze.files") == ROWS

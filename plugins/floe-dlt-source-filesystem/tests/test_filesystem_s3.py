@@ -45,7 +45,7 @@ def test_each_format_loads_from_s3(
 
     run = floe_project.run()
 
-    assert run.tables == {"stock": 3}
+    assert run.rows_per_table == {"bronze.stock": 3}
     table = floe_project.read("bronze.stock").sort_by("id")
     assert table.select(["id", "sku", "qty"]).to_pylist() == ROWS
 
@@ -67,7 +67,7 @@ def test_storage_s3_settings_are_used_when_the_source_has_none(
               destination: {{table: bronze.orders}}
         """
     )
-    assert floe_project.run().tables == {"orders": 3}
+    assert floe_project.run().rows_per_table == {"bronze.orders": 3}
     assert floe_project.read("bronze.orders").num_rows == 3
 
 
@@ -80,8 +80,8 @@ def test_only_new_objects_load_incrementally(
         f'bucket_url: "{s3_files.url}", file_glob: "*.parquet", table_name: parts, '
         f"{s3.source_fields()}",
     )
-    assert floe_project.run().result.rows_loaded == 2
-    assert floe_project.run().result.rows_loaded == 0
+    assert floe_project.run().rows_loaded == 2
+    assert floe_project.run().rows_loaded == 0
 
 
 def _health(project: FloeProject) -> HealthState:

@@ -188,7 +188,7 @@ def test_pagination_reads_every_page(rest: RestProject, style: str) -> None:
 
     run = rest.run()
 
-    assert run.tables == {"items": 10}
+    assert run.rows_per_table == {"bronze.items": 10}
     assert rest.ids("items") == list(range(1, 11))
     assert rest.args("/items", arg) == pages
 
@@ -243,7 +243,7 @@ def test_auth_sends_the_secret_and_never_shows_it(
 
     rest.serve("/items", handle)
     rest.write({"client": {"auth": auth}, "resources": [{"name": "items", "endpoint": "items"}]})
-    assert rest.run().tables == {"items": 3}
+    assert rest.run().rows_per_table == {"bronze.items": 3}
     assert rest.ids("items") == [1, 2, 3]
 
     open_for["credentials"] = False  # the same request is now refused: the error path
@@ -297,9 +297,9 @@ def test_incremental_param_resumes_from_the_last_cursor(rest: RestProject) -> No
     }
     rest.write({"resources": [{"name": "events", "endpoint": endpoint, "primary_key": "id"}]})
 
-    assert rest.run().result.rows_loaded == 3
+    assert rest.run().rows_loaded == 3
     events += [{"id": i, "updated_at": f"2024-01-0{i}T00:00:00Z"} for i in (4, 5)]
-    assert rest.run().result.rows_loaded == 2
+    assert rest.run().rows_loaded == 2
 
     assert rest.args("/events", "since") == ["2024-01-01T00:00:00Z", "2024-01-03T00:00:00Z"]
     assert rest.ids("events") == [1, 2, 3, 4, 5]
@@ -307,7 +307,7 @@ def test_incremental_param_resumes_from_the_last_cursor(rest: RestProject) -> No
     # Without the local pipeline folder the cursor comes back from the destination.
     shutil.rmtree(rest.project.root / ".floe" / "pipelines")
     events.append({"id": 6, "updated_at": "2024-01-06T00:00:00Z"})
-    assert rest.run().result.rows_loaded == 1
+    assert rest.run().rows_loaded == 1
     assert rest.args("/events", "since")[-1] == "2024-01-05T00:00:00Z"
     assert rest.ids("events") == [1, 2, 3, 4, 5, 6]
 
@@ -337,7 +337,7 @@ def test_children_read_per_parent_and_nested_lists_become_child_tables(
 
     run = rest.run()
 
-    assert run.tables == {"users": 2, "posts": 4, "posts__tags": 8}
+    assert run.rows_per_table == {"bronze.users": 2, "bronze.posts": 4, "bronze.posts__tags": 8}
     assert rest.ids("users") == [1, 2]
     table = rest.project.read("bronze.posts").sort_by("id").to_pylist()
     assert [(p["id"], p["_users_name"]) for p in table] == [
@@ -382,7 +382,7 @@ def test_429_and_503_are_retried_and_every_item_lands_once(rest: RestProject) ->
     rest.serve("/items", _paged({2: [busy], 3: [Response("down", status=503)]}, seen))
     rest.write({"resources": [{"name": "items", "endpoint": PAGED}]})
 
-    assert rest.run().result.rows_loaded == 10
+    assert rest.run().rows_loaded == 10
 
     assert rest.ids("items") == list(range(1, 11))
     assert [page for page, _ in seen] == [1, 2, 2, 3, 3]
@@ -403,7 +403,7 @@ def test_503_beyond_the_client_retries_reruns_the_source_without_duplicates(
         retry={"max_retries": 1, "initial_delay_seconds": 0},
     )
 
-    assert rest.run().result.rows_loaded == 10
+    assert rest.run().rows_loaded == 10
 
     assert rest.ids("items") == list(range(1, 11))
     assert [page for page, _ in seen] == [1, 2, 2, 1, 2, 3]

@@ -52,8 +52,8 @@ def test_append_twice_doubles_the_rows(
 ) -> None:
     _create(sqlite_db, 50)
     _project(floe_project_each_catalog, sqlite_db, "{namespace: bronze, write_mode: append}")
-    assert floe_project_each_catalog.run().result.rows_loaded == 50
-    assert floe_project_each_catalog.run().result.rows_loaded == 50
+    assert floe_project_each_catalog.run().rows_loaded == 50
+    assert floe_project_each_catalog.run().rows_loaded == 50
     ids = _ids(floe_project_each_catalog, sqlite_db.table)
     assert len(ids) == 100
     assert set(ids) == set(range(1, 51))
@@ -66,7 +66,7 @@ def test_replace_keeps_only_the_last_load(
     _project(floe_project_each_catalog, sqlite_db, "{namespace: bronze, write_mode: replace}")
     floe_project_each_catalog.run()
     sqlite_db.execute(f"DELETE FROM {sqlite_db.table} WHERE id > 10")
-    assert floe_project_each_catalog.run().result.rows_loaded == 10
+    assert floe_project_each_catalog.run().rows_loaded == 10
     assert _ids(floe_project_each_catalog, sqlite_db.table) == list(range(1, 11))
 
 
@@ -76,7 +76,7 @@ def test_merge_upserts(floe_project: FloeProject, source_db: SourceDb) -> None:
     floe_project.run()
     source_db.execute(f"UPDATE {source_db.table} SET name = 'changed' WHERE id IN (3, 4)")
     _insert(source_db, 5, start=21)
-    assert floe_project.run().result.rows_loaded == 25
+    assert floe_project.run().rows_loaded == 25
 
     table = floe_project.read(f"bronze.{source_db.table}").sort_by("id")
     rows = {row["id"]: row["name"] for row in table.to_pylist()}
@@ -89,10 +89,10 @@ def test_merge_upserts(floe_project: FloeProject, source_db: SourceDb) -> None:
 def test_incremental_loads_only_new_rows(floe_project: FloeProject, source_db: SourceDb) -> None:
     _create(source_db, 40)
     _project(floe_project, source_db, "{namespace: bronze}", cursor=True)
-    assert floe_project.run().result.rows_loaded == 40
-    assert floe_project.run().result.rows_loaded == 0
+    assert floe_project.run().rows_loaded == 40
+    assert floe_project.run().rows_loaded == 0
     _insert(source_db, 7, start=41, day=2)
-    assert floe_project.run().result.rows_loaded == 7
+    assert floe_project.run().rows_loaded == 7
     assert _ids(floe_project, source_db.table) == list(range(1, 48))
 
 
@@ -105,7 +105,7 @@ def test_incremental_resumes_from_destination_state(
     shutil.rmtree(floe_project_each_catalog.root / ".floe" / "pipelines")
     _insert(sqlite_db, 5, start=26, day=2)
 
-    assert floe_project_each_catalog.run().result.rows_loaded == 5
+    assert floe_project_each_catalog.run().rows_loaded == 5
     ids = _ids(floe_project_each_catalog, sqlite_db.table)
     assert ids == list(range(1, 31))
 
@@ -116,8 +116,8 @@ def test_empty_table_is_success_with_zero_rows(
     _create(sqlite_db, 0)
     _project(floe_project_each_catalog, sqlite_db, "{namespace: bronze}")
     run = floe_project_each_catalog.run()
-    assert run.result.success
-    assert run.result.rows_loaded == 0
+    assert run.ok
+    assert run.rows_loaded == 0
 
 
 def test_single_table_destination(
@@ -126,7 +126,7 @@ def test_single_table_destination(
     _create(sqlite_db, 12)
     _project(floe_project_each_catalog, sqlite_db, "{table: raw.customers}")
     run = floe_project_each_catalog.run()
-    assert run.tables == {"customers": 12}
+    assert run.rows_per_table == {"raw.customers": 12}
     table = floe_project_each_catalog.read("raw.customers")
     assert pc.sum(table["id"]).as_py() == sum(range(1, 13))
 
@@ -139,13 +139,13 @@ def test_merge_and_incremental_on_each_catalog(
     _project(
         project, sqlite_db, "{namespace: bronze, write_mode: merge, primary_key: id}", cursor=True
     )
-    assert project.run().result.rows_loaded == 30
-    assert project.run().result.rows_loaded == 0
+    assert project.run().rows_loaded == 30
+    assert project.run().rows_loaded == 0
     sqlite_db.execute(
         f"UPDATE {sqlite_db.table} SET name = 'changed', updated_at = '2024-02-01' WHERE id <= 3"
     )
     _insert(sqlite_db, 4, start=31, day=3)
-    assert project.run().result.rows_loaded == 7
+    assert project.run().rows_loaded == 7
     rows = {r["id"]: r["name"] for r in project.read(f"bronze.{sqlite_db.table}").to_pylist()}
     assert len(rows) == 34
     assert rows[1] == rows[3] == "changed"

@@ -24,7 +24,7 @@ def _setup(project: FloeProject, db: SourceDb, contract: str) -> str:
               destination: {{namespace: bronze, schema_contract: {contract}}}
         """
     )
-    assert project.run().result.rows_loaded == 2
+    assert project.run().rows_loaded == 2
     db.execute(
         f"ALTER TABLE {db.table} ADD COLUMN extra TEXT",
         f"INSERT INTO {db.table} VALUES (3, 'c', '2024-01-02 00:00:00', 'surprise')",
@@ -36,7 +36,7 @@ def test_evolve_adds_the_new_column(
     floe_project_each_catalog: FloeProject, sqlite_db: SourceDb
 ) -> None:
     table = _setup(floe_project_each_catalog, sqlite_db, "evolve")
-    assert floe_project_each_catalog.run().result.rows_loaded == 1
+    assert floe_project_each_catalog.run().rows_loaded == 1
     landed = floe_project_each_catalog.read(table).sort_by("id")
     assert "extra" in landed.column_names
     assert landed["extra"].to_pylist() == [None, None, "surprise"]
@@ -65,7 +65,7 @@ def test_freeze_rejects_and_leaves_the_table_unchanged(
         f"ALTER TABLE {sqlite_db.table} DROP COLUMN extra",
         f"INSERT INTO {sqlite_db.table} VALUES (4, 'd', '2024-01-03 00:00:00')",
     )
-    assert floe_project_each_catalog.run().result.rows_loaded == 2
+    assert floe_project_each_catalog.run().rows_loaded == 2
     assert sorted(floe_project_each_catalog.read(table)["id"].to_pylist()) == [1, 2, 3, 4]
 
 
@@ -73,7 +73,7 @@ def test_discard_value_drops_the_new_columns_values(
     floe_project_each_catalog: FloeProject, sqlite_db: SourceDb
 ) -> None:
     table = _setup(floe_project_each_catalog, sqlite_db, "discard_value")
-    assert floe_project_each_catalog.run().result.rows_loaded == 1
+    assert floe_project_each_catalog.run().rows_loaded == 1
     landed = floe_project_each_catalog.read(table).sort_by("id")
     assert landed["id"].to_pylist() == [1, 2, 3]
     assert "extra" not in landed.column_names or landed["extra"].null_count == 3

@@ -94,9 +94,9 @@ def test_values_equal_the_source(floe_project: FloeProject, source_db: SourceDb)
         """
     )
     run = floe_project.run()
-    assert run.result.success
-    assert run.result.rows_loaded == 2
-    assert run.tables == {source_db.table: 2}
+    assert run.ok
+    assert run.rows_loaded == 2
+    assert run.rows_per_table == {f"bronze.{source_db.table}": 2}
 
     table = floe_project.read(f"bronze.{source_db.table}").sort_by("id")
     landed = [{c: _normalize(c, row[c]) for c in ROWS[0]} for row in table.to_pylist()]

@@ -32,7 +32,7 @@ def test_a_package_left_both_extracted_and_normalized_loads_once(
     floe_project: FloeProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = floe_project.sqlite_events(ROWS, incremental=True)
-    assert floe_project.run().result.rows_loaded == ROWS  # the pipeline has loaded before
+    assert floe_project.run().rows_loaded == ROWS  # the pipeline has loaded before
     with sqlite3.connect(source) as db:
         db.executemany(
             "INSERT INTO events VALUES (?, ?)", ((i, f"e{i}") for i in range(ROWS, 2 * ROWS))
@@ -54,7 +54,7 @@ def test_a_package_left_both_extracted_and_normalized_loads_once(
 
     run = floe_project.run()
 
-    assert run.result.rows_loaded == ROWS
+    assert run.rows_loaded == ROWS
     ids = floe_project.read("bronze.events")["id"].to_pylist()
     assert sorted(ids) == list(range(2 * ROWS))
     for pending in ("normalize/extracted", "load/new", "load/normalized"):
@@ -85,7 +85,7 @@ def test_a_kill_inside_an_atomic_save_leaves_no_file_behind(
 
     run = floe_project.run()
 
-    assert run.result.rows_loaded == ROWS
+    assert run.rows_loaded == ROWS
     assert sorted(floe_project.read("bronze.events")["id"].to_pylist()) == list(range(ROWS))
     assert list(normalized.iterdir()) == []
 
@@ -120,6 +120,6 @@ def test_a_kill_while_dlt_writes_its_own_tables_leaves_no_half_file(
 
     run = floe_project.run()
 
-    assert run.result.rows_loaded in (0, ROWS)  # 0: the killed run had committed the table
+    assert run.rows_loaded in (0, ROWS)  # 0: the killed run had committed the table
     assert sorted(floe_project.read("bronze.events")["id"].to_pylist()) == list(range(ROWS))
-    assert floe_project.run().result.rows_loaded == 0  # and the pipeline goes on
+    assert floe_project.run().rows_loaded == 0  # and the pipeline goes on

@@ -75,7 +75,7 @@ def test_run_spans_and_events(
               destination: {{namespace: traced}}
         """
     )
-    assert floe_project.run().result.rows_loaded == 3
+    assert floe_project.run().rows_loaded == 3
 
     finished = {s.name: s for s in spans.get_finished_spans()}
     assert {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-from floe_ingestion_dlt import RetryConfig
+from floe_core.spec import RetrySpec
 from floe_ingestion_dlt.retry import call_with_retry
 
-FAST = RetryConfig(max_retries=3, initial_delay_seconds=0.0)
+FAST = RetrySpec(max_retries=3, initial_delay_seconds=0.0)
 
 
 class Flaky:
@@ -47,5 +47,5 @@ def test_permanent_errors_fail_at_once() -> None:
 def test_zero_retries() -> None:
     flaky = Flaky([requests.Timeout()])
     with pytest.raises(requests.Timeout):
-        call_with_retry(flaky, RetryConfig(max_retries=0), pipeline_name="p")
+        call_with_retry(flaky, RetrySpec(max_retries=0), pipeline_name="p")
     assert flaky.calls == 1

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dlt
 import pytest
 from dagster import AssetKey, AssetSpec
-from dagster_dlt.translator import DltResourceTranslatorData
 from floe_core import CompiledArtifacts, compile_spec
-from floe_ingestion_dlt import DltIngestionPlugin, IngestionSourceConfig
+from floe_core.spec import SourceSpec
+from floe_ingestion_dlt import DltIngestionPlugin
+from floe_ingestion_dlt.errors import PipelineConfigurationError
 from floe_orchestrator_dagster.assets.ingestion import (
     FloeIngestionTranslator,
     create_ingestion_assets,
@@ -15,19 +15,16 @@ from floe_orchestrator_dagster.assets.ingestion import (
 from floe_testing.fixtures.ingestion import FloeProject
 
 
-def _spec(
-    source: IngestionSourceConfig, resource_name: str, table_name: str | None = None
-) -> AssetSpec:
-    resource = dlt.resource([{"id": 1}], name=resource_name, table_name=table_name or resource_name)
-    return FloeIngestionTranslator(source).get_asset_spec(
-        DltResourceTranslatorData(resource=resource, pipeline=None)
-    )
+def _source(name: str, destination: dict[str, str]) -> SourceSpec:
+    return SourceSpec.model_validate({"name": name, "type": "rest_api", "destination": destination})
+
+
+def _spec(source: SourceSpec, resource_name: str, table_name: str | None = None) -> AssetSpec:
+    return FloeIngestionTranslator(source).get_asset_spec(resource_name, table_name)
 
 
 def test_key_is_ingestion_source_resource() -> None:
-    source = IngestionSourceConfig(
-        name="salesforce", source_type="rest_api", destination_namespace="bronze"
-    )
+    source = _source("salesforce", {"namespace": "bronze"})
 
     spec = _spec(source, "customers")
 
@@ -40,12 +37,8 @@ def test_key_is_ingestion_source_resource() -> None:
 
 
 def test_destination_table_follows_dlt_naming_and_floe_yaml() -> None:
-    namespace = IngestionSourceConfig(
-        name="crm", source_type="rest_api", destination_namespace="raw", write_mode="replace"
-    )
-    table = IngestionSourceConfig(
-        name="crm", source_type="rest_api", destination_table="raw.contacts"
-    )
+    namespace = _source("crm", {"namespace": "raw", "write_mode": "replace"})
+    table = _source("crm", {"table": "raw.contacts"})
 
     assert _spec(namespace, "people", "Customer Orders").metadata["destination_table"] == (
         "raw.customer_orders"
@@ -94,3 +87,20 @@ def test_one_asset_per_resource_subsettable(quickstart: FloeProject) -> None:
     }
     assert assets.can_subset
     assert assets.op.name == "shop_ingestion"
+
+
+def test_a_source_whose_tables_are_not_listed_says_so(floe_project: FloeProject) -> None:
+    floe_project.write(
+        """
+        ingestion:
+          sources:
+            - name: shop
+              type: sql_database
+              config: {credentials: "sqlite:///shop.db"}
+              destination: {namespace: bronze}
+        """
+    )
+    artifacts, plugin = _plugin(floe_project)
+
+    with pytest.raises(PipelineConfigurationError, match=r"source 'shop' .*config\.tables"):
+        create_ingestion_assets(artifacts, plugin)

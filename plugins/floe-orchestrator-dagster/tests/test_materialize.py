@@ -10,7 +10,6 @@ import pytest
 from dagster import (
     AssetKey,
     AssetSelection,
-    Backoff,
     DagsterEvent,
     DagsterEventType,
     DagsterInstance,
@@ -180,10 +179,13 @@ def test_a_permanent_failure_fails_the_run_at_once_with_its_category(
 
 
 @pytest.mark.parametrize("launch", ["job", "assets"])
-def test_a_transient_failure_is_retried_per_the_retry_config(
-    floe_project: FloeProject, instance: DagsterInstance, launch: str
+def test_a_transient_failure_is_retried_by_the_engine_per_the_retry_config(
+    floe_project: FloeProject,
+    instance: DagsterInstance,
+    launch: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The source's job carries the retry policy; a run of selected assets requests retries."""
+    """The engine retries as for ``floe ingest run``; Dagster does not retry on top of it."""
     _failing_project(floe_project)
     defs = _definitions(floe_project)
 
@@ -198,16 +200,22 @@ def test_a_transient_failure_is_retried_per_the_retry_config(
         lock.close()
 
     assert not result.success
-    assert len(_events(result, DagsterEventType.STEP_UP_FOR_RETRY)) == 2
+    assert _events(result, DagsterEventType.STEP_UP_FOR_RETRY) == []
     [failure] = _events(result, DagsterEventType.STEP_FAILURE)
     metadata = failure.step_failure_data.user_failure_data.metadata  # type: ignore[union-attr]
     assert metadata["error_category"].value == "transient"
+    assert metadata["retryable"].value is False  # the engine's two retries are spent
+    assert capsys_retries(caplog) == 2
 
     assert run().success
     assert floe_project.read("bronze.items").num_rows == 1
 
 
-def test_jobs_schedules_and_retry_policy_follow_floe_yaml(floe_project: FloeProject) -> None:
+def capsys_retries(caplog: pytest.LogCaptureFixture) -> int:
+    return caplog.text.count("pipeline_retrying")
+
+
+def test_jobs_and_schedules_follow_floe_yaml(floe_project: FloeProject) -> None:
     floe_project.write(
         """
         retry: {max_retries: 5, initial_delay_seconds: 2.5}
@@ -235,10 +243,7 @@ def test_jobs_schedules_and_retry_policy_follow_floe_yaml(floe_project: FloeProj
     assert schedule.default_status is DefaultScheduleStatus.RUNNING
     for source in ("hourly", "manual"):
         job = defs.resolve_job_def(f"ingest_{source}")
-        assert job.op_retry_policy is not None
-        assert job.op_retry_policy.max_retries == 5
-        assert job.op_retry_policy.delay == 2.5
-        assert job.op_retry_policy.backoff is Backoff.EXPONENTIAL
+        assert job.op_retry_policy is None  # the engine retries; Dagster must not multiply it
         assert {key.path[1] for key in job.asset_layer.executable_asset_keys} == {source}
 
 

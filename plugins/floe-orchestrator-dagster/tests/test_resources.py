@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from dagster_dlt import DagsterDltResource
 from floe_core import (
     FloeConfigError,
     PluginNotFoundError,
@@ -21,15 +20,14 @@ from floe_orchestrator_dagster.resources.ingestion import (
 from floe_testing.fixtures.ingestion import FloeProject
 
 
-def test_resources_hold_the_dlt_runner_and_the_configured_plugin(
+def test_resources_hold_the_configured_plugin(
     quickstart: FloeProject,
 ) -> None:
     resources = create_ingestion_resources(
         PluginRef(type="dlt", config={"source_path": str(quickstart.file)})
     )
 
-    assert set(resources) == {"dlt", "floe_ingestion"}
-    assert isinstance(resources["dlt"], DagsterDltResource)
+    assert set(resources) == {"floe_ingestion"}
     plugin = resources["floe_ingestion"]
     assert isinstance(plugin, DltIngestionPlugin)
     assert [s.name for s in plugin.config.sources] == ["shop"]
@@ -43,7 +41,7 @@ def test_ingestion_ref_points_at_the_compiled_floe_yaml(quickstart: FloeProject)
 
     assert ref == PluginRef(type="dlt", config={"source_path": str(quickstart.file)})
     plugins = artifacts.plugins.model_copy(update={"ingestion": ref})
-    assert set(try_create_ingestion_resources(plugins)) == {"dlt", "floe_ingestion"}
+    assert set(try_create_ingestion_resources(plugins)) == {"floe_ingestion"}
 
 
 @pytest.mark.parametrize("plugins", [None, ResolvedPlugins()])

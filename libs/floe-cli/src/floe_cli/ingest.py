@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,20 +13,10 @@ from floe_cli._errors import EXIT_CONFIG, EXIT_FAILED, fail, handle_errors
 from floe_cli._options import CONFIG_OPTION
 from floe_cli._table import render_table
 
+if TYPE_CHECKING:
+    from floe_ingestion_dlt.engine import LoadOutcome
+
 __all__ = ["ingest"]
-
-
-@dataclass
-class _Row:
-    source: str
-    target: str
-    status: str = "pending"
-    rows_loaded: int = 0
-    bytes_written: int = 0
-    duration_seconds: float = 0.0
-    tables: dict[str, int] = field(default_factory=dict)
-    error: str | None = None
-    error_category: str | None = None
 
 
 def _human_bytes(size: int) -> str:
@@ -49,9 +37,13 @@ def ingest() -> None:
 @CONFIG_OPTION
 @click.option("--source", "sources", multiple=True, help="Run only this source (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.option(
+    "--strict", is_flag=True, help="Fail a source on what it would only warn about (see docs)."
+)
 @handle_errors
-def run(config_file: Path, sources: tuple[str, ...], as_json: bool) -> None:
+def run(config_file: Path, sources: tuple[str, ...], as_json: bool, strict: bool) -> None:
     """Run the project's sources and print a summary."""
+    from floe_cli._progress import ProgressDisplay
     from floe_cli._project import load_ingestion
 
     _, plugin = load_ingestion(config_file)
@@ -64,83 +56,71 @@ def run(config_file: Path, sources: tuple[str, ...], as_json: bool) -> None:
         )
     if not configured:
         fail(f"{config_file}: ingestion.sources: no sources configured", EXIT_CONFIG)
-    if not as_json and sys.stderr.isatty():
-        plugin.progress = "log"
-    rows: list[_Row] = []
-    for source in plugin.config.sources:
-        if sources and source.name not in sources:
-            continue
-        row = _Row(source=source.name, target=source.target)
-        rows.append(row)
-        click.echo(f"> {source.name}: {source.source_type} -> {source.target} ...", err=True)
-        started = time.perf_counter()
-        try:
-            outcome = plugin.run_source(plugin.create_pipeline(source))
-        except Exception as exc:
-            row.status = "failed"
-            row.duration_seconds = time.perf_counter() - started
-            row.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            category = getattr(exc, "category", None)
-            row.error_category = str(category) if category else None
-            click.echo(f"x {source.name}: {row.error}", err=True)
-            continue
-        row.status = "success"
-        row.rows_loaded = outcome.result.rows_loaded
-        row.bytes_written = outcome.result.bytes_written
-        row.duration_seconds = outcome.result.duration_seconds
-        row.tables = outcome.tables
-        click.echo(
-            f"  {source.name}: {row.rows_loaded:,} rows in {row.duration_seconds:.1f}s", err=True
-        )
-    _print_summary(rows, as_json)
-    if any(row.error_category == "configuration" for row in rows):
+    engine = plugin.engine
+    display = ProgressDisplay(sys.stderr, live=not as_json and sys.stderr.isatty())
+    outcomes = [
+        engine.load(source, on_event=display, strict=strict)
+        for source in plugin.config.sources
+        if not sources or source.name in sources
+    ]
+    _print_summary(outcomes, as_json)
+    if any(o.category == "configuration" for o in outcomes):
         sys.exit(EXIT_CONFIG)
-    if any(row.status != "success" for row in rows):
+    if not all(o.ok for o in outcomes):
         sys.exit(EXIT_FAILED)
 
 
-def _print_summary(rows: list[_Row], as_json: bool) -> None:
+def _error_line(outcome: LoadOutcome) -> str | None:
+    if outcome.error is None:
+        return None
+    text = str(outcome.error)
+    return text.splitlines()[0] if text else type(outcome.error).__name__
+
+
+def _print_summary(outcomes: list[LoadOutcome], as_json: bool) -> None:
     if as_json:
         payload: dict[str, Any] = {
-            "success": all(r.status == "success" for r in rows),
+            "success": all(o.ok for o in outcomes),
             "sources": [
                 {
-                    "source": r.source,
-                    "destination": r.target,
-                    "status": r.status,
-                    "rows_loaded": r.rows_loaded,
-                    "bytes_written": r.bytes_written,
-                    "duration_seconds": round(r.duration_seconds, 3),
-                    "tables": r.tables,
-                    "error": r.error,
-                    "error_category": r.error_category,
+                    "source": o.source,
+                    "destination": o.target,
+                    "status": o.status,
+                    "rows_loaded": o.rows_loaded,
+                    "bytes_written": o.bytes_written,
+                    "duration_seconds": round(o.duration_seconds, 3),
+                    "tables": o.rows_per_table,
+                    "snapshots": {t.table: t.snapshot_id for t in o.tables},
+                    "load_ids": list(o.load_ids),
+                    "error": _error_line(o),
+                    "error_category": str(o.category) if o.category else None,
                 }
-                for r in rows
+                for o in outcomes
             ],
         }
         click.echo(json.dumps(payload, indent=2))
         return
     table: list[list[str]] = []
-    for r in rows:
-        namespace = r.target.split(".", 1)[0]
-        per_table = r.tables or {r.target.split(".", 1)[1] if "*" not in r.target else "-": 0}
+    for o in outcomes:
+        per_table = o.rows_per_table or {o.target: 0}
         for index, (name, count) in enumerate(sorted(per_table.items())):
             first = index == 0
             table.append(
                 [
-                    r.source if first else "",
-                    f"{namespace}.{name}" if name != "-" else r.target,
+                    o.source if first else "",
+                    name,
                     f"{count:,}",
-                    _human_bytes(r.bytes_written) if first else "",
-                    f"{r.duration_seconds:.1f}" if first else "",
-                    r.status if first else "",
+                    _human_bytes(o.bytes_written) if first else "",
+                    f"{o.duration_seconds:.1f}" if first else "",
+                    o.status if first else "",
                 ]
             )
     click.echo(render_table(["source", "table", "rows", "bytes", "seconds", "status"], table))
-    for r in rows:
-        if r.error:
-            category = f" [{r.error_category}]" if r.error_category else ""
-            click.echo(f"{r.source}{category}: {r.error}")
+    for o in outcomes:
+        line = _error_line(o)
+        if line:
+            category = f" [{o.category}]" if o.category else ""
+            click.echo(f"{o.source}{category}: {line}")
 
 
 @ingest.command("check")

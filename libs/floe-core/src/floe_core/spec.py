@@ -11,10 +11,13 @@ __all__ = [
     "DestinationSpec",
     "FloeSpec",
     "IngestionSpec",
+    "MergeStrategy",
     "RetrySpec",
     "S3Spec",
+    "SchemaContract",
     "SourceSpec",
     "StorageSpec",
+    "WriteMode",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -79,6 +82,7 @@ class RetrySpec(BaseModel):
 
     max_retries: int = Field(default=3, ge=0, le=20)
     initial_delay_seconds: float = Field(default=1.0, ge=0.0, le=300.0)
+    max_delay_seconds: float = Field(default=60.0, gt=0.0, le=3600.0)
 
 
 class DestinationSpec(BaseModel):

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
-from collections.abc import Sequence
 from json import JSONDecodeError
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -65,19 +63,6 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
     """Commits one table of one load atomically; replays of a committed load are skipped."""
 
     lineage: ClassVar[dict[str, str]] = {}
-    #: Rows committed by jobs of this process: load id -> table -> rows (jobs run in threads).
-    _written: ClassVar[dict[str, dict[str, int]]] = {}
-    _written_lock: ClassVar[threading.Lock] = threading.Lock()
-
-    @classmethod
-    def take_written(cls, load_ids: Sequence[str]) -> dict[str, int]:
-        """Rows per table committed for ``load_ids``, forgotten once taken."""
-        totals: dict[str, int] = {}
-        with cls._written_lock:
-            for load_id in load_ids:
-                for table, rows in cls._written.pop(load_id, {}).items():
-                    totals[table] = totals.get(table, 0) + rows
-        return totals
 
     def run(self) -> None:
         try:
@@ -98,18 +83,17 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             table = self._job_client.load_open_table(
                 "iceberg", self.load_table_name, schema=self.arrow_dataset.schema
             )
-        rows = self.arrow_dataset.count_rows()  # from the Parquet footers; before the commit
         # committed already by this job before its answer was lost, or by a run killed after it
         if not writer.committed_load(table, self._load_id):
             self._commit(table)
-        with self._written_lock:
-            self._written.setdefault(self._load_id, {})[self.load_table_name] = rows
 
     def _commit(self, table: Table) -> None:
         properties = {
             **self.lineage,
             writer.LOAD_ID_PROPERTY: self._load_id,
             "floe.table": self.load_table_name,
+            # rows of this load, from the Parquet footers: what the engine reports as loaded
+            writer.ROWS_PROPERTY: str(self.arrow_dataset.count_rows()),
         }
         disposition = self._load_table["write_disposition"]
         if disposition == "merge":

@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from floe_core.health import HealthState, HealthStatus
-from floe_ingestion_dlt.types import DestinationSettings, DestinationType, DltDestination
+from floe_ingestion_dlt.types import (
+    DestinationSettings,
+    DestinationType,
+    DltDestination,
+    TableCommit,
+)
 
 from floe_dlt_destination_iceberg.catalog import (
     catalog_properties,
@@ -15,7 +20,7 @@ from floe_dlt_destination_iceberg.catalog import (
     state_url,
     warehouse_url,
 )
-from floe_dlt_destination_iceberg.writer import LOAD_ID_PROPERTY
+from floe_dlt_destination_iceberg.writer import LOAD_ID_PROPERTY, ROWS_PROPERTY
 
 __all__ = ["IcebergDestination"]
 
@@ -83,10 +88,29 @@ class IcebergDestination(DestinationType):
     def run_options(self) -> dict[str, Any]:
         return {"table_format": "iceberg", "loader_file_format": "parquet"}
 
-    def rows_written(self, load_ids: Sequence[str]) -> dict[str, int]:
-        from floe_dlt_destination_iceberg.client import FloeIcebergLoadJob
-
-        return FloeIcebergLoadJob.take_written(load_ids)
+    def committed(
+        self, settings: DestinationSettings, tables: Sequence[str], load_ids: Sequence[str]
+    ) -> dict[str, TableCommit]:
+        """Rows and snapshot of each table's snapshots tagged with one of ``load_ids``."""
+        if not tables or not load_ids:
+            return {}
+        catalog = open_catalog(settings)
+        wanted = set(load_ids)
+        found: dict[str, TableCommit] = {}
+        for name in tables:
+            table = catalog.load_table(_split(name))
+            last: dict[str, Any] = {}  # load id -> its last snapshot on the table
+            for snapshot in table.metadata.snapshots:
+                summary = snapshot.summary
+                load_id = summary.get(LOAD_ID_PROPERTY) if summary is not None else None
+                if load_id in wanted:
+                    last[load_id] = snapshot
+            if last:
+                newest = max(last.values(), key=lambda s: (s.timestamp_ms, s.sequence_number))
+                rows = sum(int(s.summary.get(ROWS_PROPERTY, 0) or 0) for s in last.values())
+                columns = tuple((f.name, str(f.field_type)) for f in table.schema().fields)
+                found[name] = TableCommit(rows, newest.snapshot_id, columns)
+        return found
 
     def health_check(self, settings: DestinationSettings, timeout: float) -> HealthStatus:
         started = time.perf_counter()

@@ -23,9 +23,18 @@ if TYPE_CHECKING:
     import pyarrow.dataset as ds
     from pyiceberg.table import FileScanTask, Table, Transaction
 
-__all__ = ["LOAD_ID_PROPERTY", "append", "committed_load", "merge", "replace"]
+__all__ = [
+    "LOAD_ID_PROPERTY",
+    "ROWS_PROPERTY",
+    "append",
+    "committed_load",
+    "merge",
+    "replace",
+]
 
 LOAD_ID_PROPERTY = "floe.load-id"
+#: Rows the load brought to the table (a merge's snapshot also rewrites rows it kept)
+ROWS_PROPERTY = "floe.rows"
 _BATCH_ROWS = 65_536
 _CHUNK_BYTES = 64 * 2**20
 _KEY_SEPARATOR = "\x1f"

@@ -128,6 +128,11 @@ class FilesystemSource(SourceType):
                     f"(or {_INSTALL})"
                 ) from exc
 
+    def resource_names(self, config: BaseModel, context: SourceContext) -> list[str] | None:
+        """One resource: the table the files land in."""
+        assert isinstance(config, FilesystemConfig)
+        return [table_name(config, context)]
+
     def build(self, config: BaseModel, context: SourceContext) -> DltSource:
         import dlt
         from dlt.common.storages.fsspec_filesystem import glob_files

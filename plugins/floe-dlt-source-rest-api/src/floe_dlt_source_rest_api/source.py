@@ -32,6 +32,11 @@ class RestApiSource(SourceType):
             except ImportError as exc:
                 raise ImportError(f"{module} is missing: {_INSTALL}") from exc
 
+    def resource_names(self, config: BaseModel, context: SourceContext) -> list[str] | None:
+        """The resources listed in ``config.resources``."""
+        assert isinstance(config, RestApiConfig)
+        return [resource.name for resource in config.resources]
+
     def build(self, config: BaseModel, context: SourceContext) -> DltSource:
         from dlt.common.exceptions import DltException
         from dlt.sources.rest_api import rest_api_source

@@ -75,6 +75,11 @@ class SqlDatabaseSource(SourceType):
             except ImportError as exc:
                 raise ImportError("connectorx is missing: pip install connectorx") from exc
 
+    def resource_names(self, config: BaseModel, context: SourceContext) -> list[str] | None:
+        """The tables listed in ``config.tables``; ``all`` is known only by connecting."""
+        assert isinstance(config, SqlDatabaseConfig)
+        return None if config.tables == "all" else list(config.tables)
+
     def build(self, config: BaseModel, context: SourceContext) -> DltSource:
         import dlt
         from dlt.sources.sql_database import sql_database

@@ -1,6 +1,7 @@
 """floe's dlt ingestion plugin."""
 
-from floe_ingestion_dlt.config import DltIngestionConfig, IngestionSourceConfig, RetryConfig
+from floe_ingestion_dlt.config import DltIngestionConfig
+from floe_ingestion_dlt.engine import LoadEngine, LoadOutcome, TableLoad
 from floe_ingestion_dlt.errors import (
     DestinationWriteError,
     ErrorCategory,
@@ -12,7 +13,7 @@ from floe_ingestion_dlt.errors import (
     SourceNotInstalledError,
     categorize_error,
 )
-from floe_ingestion_dlt.plugin import DltIngestionPlugin, SourceRun
+from floe_ingestion_dlt.plugin import DltIngestionPlugin
 
 __all__ = [
     "DestinationWriteError",
@@ -20,13 +21,13 @@ __all__ = [
     "DltIngestionPlugin",
     "ErrorCategory",
     "IngestionError",
-    "IngestionSourceConfig",
+    "LoadEngine",
+    "LoadOutcome",
     "PipelineConfigurationError",
-    "RetryConfig",
     "SchemaContractViolation",
     "SourceConnectionError",
     "SourceDataError",
     "SourceNotInstalledError",
-    "SourceRun",
+    "TableLoad",
     "categorize_error",
 ]

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from floe_core.spec import MergeStrategy, SchemaContract, WriteMode
+
 from floe_ingestion_dlt.types import DltSource, SourceContext
 
 __all__ = ["apply_destination_hints", "schema_contract", "write_disposition"]
 
 
-def write_disposition(write_mode: str, merge_strategy: str = "upsert") -> Any:
+def write_disposition(write_mode: WriteMode, merge_strategy: MergeStrategy = "upsert") -> Any:
     """dlt's write disposition for a floe write mode."""
     if write_mode == "merge":
         return {"disposition": "merge", "strategy": merge_strategy}
     return write_mode
 
 
-def schema_contract(mode: str) -> dict[str, str]:
+def schema_contract(mode: SchemaContract) -> dict[str, str]:
     """dlt's schema contract for a floe mode. New tables may always be created; the contract
     governs columns and data types of tables that exist."""
     return {"tables": "evolve", "columns": mode, "data_type": mode}

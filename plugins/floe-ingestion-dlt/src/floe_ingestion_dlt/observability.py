@@ -12,7 +12,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from floe_ingestion_dlt.errors import categorize_error
 
-__all__ = ["get_logger", "span"]
+__all__ = ["get_logger", "record_error", "span"]
 
 _tracer = trace.get_tracer("floe.ingestion")
 
@@ -34,8 +34,13 @@ def span(operation: str, **attributes: str | int | float | bool | None) -> Itera
         try:
             yield current
         except Exception as exc:
-            current.set_attribute("error.type", type(exc).__name__)
-            current.set_attribute("error.message", str(exc)[:500])
-            current.set_attribute("error.category", categorize_error(exc).value)
-            current.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            record_error(current, exc)
             raise
+
+
+def record_error(current: Span, exc: BaseException) -> None:
+    """Mark ``current`` failed with ``exc``'s type, message (secret-free) and category."""
+    current.set_attribute("error.type", type(exc).__name__)
+    current.set_attribute("error.message", str(exc)[:500])
+    current.set_attribute("error.category", categorize_error(exc).value)
+    current.set_status(Status(StatusCode.ERROR, type(exc).__name__))

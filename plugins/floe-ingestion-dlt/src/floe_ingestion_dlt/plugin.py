@@ -1,43 +1,27 @@
-"""``DltIngestionPlugin``: floe's ingestion plugin, loading sources with dlt into Iceberg."""
+"""``DltIngestionPlugin``: floe's ingestion plugin, a thin entry point onto the load engine."""
 
 from __future__ import annotations
 
 import os
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from floe_core.artifacts import CompiledArtifacts
-from floe_core.compiler import reveal
 from floe_core.health import HealthStatus, probe_within, unhealthy
 from floe_core.ingestion import IngestionConfig, IngestionPlugin, IngestionResult
-from pydantic import BaseModel, ValidationError
+from floe_core.spec import DestinationSpec, SourceSpec
+from pydantic import BaseModel
 
-from floe_ingestion_dlt.config import DltIngestionConfig, IngestionSourceConfig
-from floe_ingestion_dlt.errors import (
-    PipelineConfigurationError,
-    SourceNotInstalledError,
-    categorize_error,
-)
-from floe_ingestion_dlt.loading import DltPipeline, build_pipeline, run_pipeline
+from floe_ingestion_dlt.config import DltIngestionConfig
+from floe_ingestion_dlt.engine import LoadEngine, LoadOutcome
+from floe_ingestion_dlt.errors import SourceNotInstalledError
+from floe_ingestion_dlt.loading import DltPipeline
 from floe_ingestion_dlt.observability import get_logger, span
 from floe_ingestion_dlt.plugins import get_destination_type, get_source_type, source_types
 from floe_ingestion_dlt.types import DestinationSettings, SourceContext
 
-__all__ = ["DltIngestionPlugin", "SourceRun"]
+__all__ = ["DltIngestionPlugin", "as_result"]
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-
-
-@dataclass(frozen=True)
-class SourceRun:
-    """The result of one source's load, with what the CLI and orchestrator display."""
-
-    source: IngestionSourceConfig
-    result: IngestionResult
-    tables: dict[str, int]
-    error_category: str | None = None
 
 
 class DltIngestionPlugin(IngestionPlugin):
@@ -45,12 +29,16 @@ class DltIngestionPlugin(IngestionPlugin):
 
     def __init__(self, config: DltIngestionConfig | None = None) -> None:
         self.config = config or DltIngestionConfig()
-        self.progress: str | None = None
         self._started = False
 
     def configure(self, artifacts: CompiledArtifacts) -> None:
         """Adopt the sources, catalog, storage and retry settings of a compiled project."""
         self.config = DltIngestionConfig.from_spec(artifacts.spec, artifacts.project_dir)
+
+    @property
+    def engine(self) -> LoadEngine:
+        """The load engine of the configured project: what the CLI and Dagster call."""
+        return LoadEngine(self.config)
 
     @property
     def name(self) -> str:
@@ -77,32 +65,14 @@ class DltIngestionPlugin(IngestionPlugin):
 
     @property
     def settings(self) -> DestinationSettings:
-        return DestinationSettings(
-            catalog=self.config.catalog_config,
-            storage=self.config.storage_config,
-            project_dir=self.config.project_dir,
-        )
+        return self.engine.settings
 
     def list_available_sources(self) -> list[str]:
         return sorted(source_types())
 
-    def validate_source(self, source: IngestionSourceConfig) -> BaseModel:
+    def validate_source(self, source: SourceSpec) -> BaseModel:
         """The source's config block, validated by its own plugin's model."""
-        source_type = get_source_type(source.source_type)
-        try:
-            return source_type.config_model.model_validate(reveal(source.source_config))
-        except ValidationError as exc:
-            item = exc.errors(include_url=False, include_input=False)[0]
-            field = ".".join(str(p) for p in item["loc"]) or "config"
-            message = item["msg"].removeprefix("Value error, ")
-            if item["type"] == "extra_forbidden":
-                message = "unknown key"
-            raise PipelineConfigurationError(
-                f"source {source.name!r} ({source.source_type}): config.{field}: {message}",
-                source_type=source.source_type,
-                destination_table=source.target,
-                pipeline_name=source.pipeline_name,
-            ) from None
+        return self.engine.validate(source)
 
     def startup(self) -> None:
         """Check dlt, the destination and every configured source type and config."""
@@ -112,7 +82,7 @@ class DltIngestionPlugin(IngestionPlugin):
             get_destination_type().check_imports()
             for source in self.config.sources:
                 try:
-                    source_type = get_source_type(source.source_type)
+                    source_type = get_source_type(source.type)
                 except SourceNotInstalledError as exc:
                     raise ImportError(str(exc)) from exc
                 source_type.check_imports(self.validate_source(source))
@@ -137,104 +107,50 @@ class DltIngestionPlugin(IngestionPlugin):
             )
             return get_destination_type().destination_config(settings)
 
-    def _as_source_config(self, config: IngestionConfig) -> IngestionSourceConfig:
+    @staticmethod
+    def _as_source(config: IngestionConfig) -> SourceSpec:
+        """The platform's abstract ``IngestionConfig`` as a floe.yaml source."""
         target = config.destination_table or "bronze"
         name = target.replace(".", "_").lower()
-        return IngestionSourceConfig(
-            name=name if name[:1].isalpha() else f"s_{name}",
-            source_type=config.source_type,
-            source_config=config.source_config,
-            destination_table=target if "." in target else None,
-            destination_namespace=None if "." in target else target,
-            write_mode=config.write_mode,
-            schema_contract=config.schema_contract,
-            primary_key=list(config.source_config.get("primary_key") or []),
+        primary_key = config.source_config.get("primary_key") or None
+        return SourceSpec.model_validate(
+            {
+                "name": name if name[:1].isalpha() else f"s_{name}",
+                "type": config.source_type,
+                "config": config.source_config,
+                "destination": DestinationSpec.model_validate(
+                    {
+                        "table" if "." in target else "namespace": target,
+                        "write_mode": config.write_mode,
+                        "schema_contract": config.schema_contract,
+                        "primary_key": primary_key,
+                    }
+                ),
+            }
         )
 
-    def create_pipeline(self, config: IngestionConfig | IngestionSourceConfig) -> DltPipeline:
-        """Build the dlt pipeline of one source.
+    def create_pipeline(self, config: IngestionConfig | SourceSpec) -> DltPipeline:
+        """Build the dlt pipeline of one source (for inspection; :meth:`run` loads it).
 
         Raises:
             pydantic.ValidationError: empty source type, unknown write mode or contract.
             PipelineConfigurationError: the source's own config block is invalid.
         """
-        source = (
-            config
-            if isinstance(config, IngestionSourceConfig)
-            else (self._as_source_config(config))
-        )
-        with span(
-            "create_pipeline",
-            source_type=source.source_type,
-            destination_table=source.target,
-            write_mode=source.write_mode,
-        ):
-            source_config = self.validate_source(source)
-            pipelines_dir = Path(
-                self.config.pipelines_dir or Path(self.config.project_dir) / ".floe" / "pipelines"
-            )
-            return build_pipeline(
-                source,
-                source_config,
-                get_source_type(source.source_type),
-                get_destination_type(),
-                self.settings,
-                pipelines_dir,
-                progress=self.progress,
-            )
+        source = config if isinstance(config, SourceSpec) else self._as_source(config)
+        return self.engine.pipeline(source)
 
     def run(self, pipeline: DltPipeline, **kwargs: Any) -> IngestionResult:
-        """Load one source; transient failures are retried per the retry config."""
-        return self.run_source(pipeline).result
+        """Load the source of ``pipeline`` through the engine."""
+        return as_result(self.load(pipeline.source))
 
-    def run_source(self, pipeline: DltPipeline) -> SourceRun:
-        source = pipeline.source
-        log = get_logger().bind(pipeline_id=source.pipeline_name, source_type=source.source_type)
-        log.info("pipeline_started", source=source.name, status="running")
-        started = time.perf_counter()
-        with span(
-            "run",
-            source_type=source.source_type,
-            destination_table=source.target,
-            write_mode=source.write_mode,
-        ) as current:
-            try:
-                outcome = run_pipeline(pipeline, self.config.retry_config)
-            except Exception as exc:
-                duration = time.perf_counter() - started
-                category = categorize_error(exc)
-                log.error(
-                    "pipeline_failed",
-                    status="failed",
-                    error_type=type(exc).__name__,
-                    error_category=category.value,
-                    duration_seconds=round(duration, 3),
-                )
-                current.set_attribute("ingestion.duration_seconds", duration)
-                raise
-            duration = time.perf_counter() - started
-            current.set_attribute("ingestion.rows_loaded", outcome.rows_loaded)
-            current.set_attribute("ingestion.bytes_written", outcome.bytes_written)
-            current.set_attribute("ingestion.duration_seconds", duration)
-        log.info(
-            "pipeline_completed",
-            status="success",
-            rows_loaded=outcome.rows_loaded,
-            bytes_written=outcome.bytes_written,
-            duration_seconds=round(duration, 3),
-        )
-        result = IngestionResult(
-            success=True,
-            rows_loaded=outcome.rows_loaded,
-            bytes_written=outcome.bytes_written,
-            duration_seconds=duration,
-        )
-        return SourceRun(source=source, result=result, tables=outcome.tables)
+    def load(self, source: str | SourceSpec, **options: Any) -> LoadOutcome:
+        """:meth:`LoadEngine.load` on the configured project."""
+        return self.engine.load(source, **options)
 
-    def check_source(self, source: IngestionSourceConfig, timeout: float = 5.0) -> HealthStatus:
+    def check_source(self, source: SourceSpec, timeout: float = 5.0) -> HealthStatus:
         """Can ``source`` be reached? Never raises."""
         try:
-            source_type = get_source_type(source.source_type)
+            source_type = get_source_type(source.type)
             config = self.validate_source(source)
             context = SourceContext(
                 source_name=source.name,
@@ -263,3 +179,14 @@ class DltIngestionPlugin(IngestionPlugin):
 
     def table_history(self, name: str) -> list[dict[str, Any]]:
         return get_destination_type().table_history(self.settings, name)
+
+
+def as_result(outcome: LoadOutcome) -> IngestionResult:
+    """An engine outcome as the platform's :class:`IngestionResult`."""
+    return IngestionResult(
+        success=outcome.ok,
+        rows_loaded=outcome.rows_loaded,
+        bytes_written=outcome.bytes_written,
+        duration_seconds=outcome.duration_seconds,
+        errors=[str(outcome.error)] if outcome.error is not None else [],
+    )

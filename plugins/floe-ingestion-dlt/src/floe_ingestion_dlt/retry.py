@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from floe_core.spec import RetrySpec
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -13,7 +14,6 @@ from tenacity import (
     wait_exponential,
 )
 
-from floe_ingestion_dlt.config import RetryConfig
 from floe_ingestion_dlt.errors import ErrorCategory, categorize_error
 from floe_ingestion_dlt.observability import get_logger
 
@@ -26,7 +26,7 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, Exception) and categorize_error(exc) is ErrorCategory.TRANSIENT
 
 
-def call_with_retry(func: Callable[[], T], config: RetryConfig, *, pipeline_name: str) -> T:
+def call_with_retry(func: Callable[[], T], config: RetrySpec, *, pipeline_name: str) -> T:
     """Call ``func``, retrying TRANSIENT errors up to ``config.max_retries`` times."""
     log = get_logger()
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from floe_core.health import HealthState, HealthStatus
-from floe_core.spec import CatalogSpec, StorageSpec
+from floe_core.spec import CatalogSpec, MergeStrategy, StorageSpec, WriteMode
 from pydantic import BaseModel
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "DltSource",
     "SourceContext",
     "SourceType",
+    "TableCommit",
 ]
 
 DltSource = Any  # dlt.sources.DltSource (or a DltResource)
@@ -30,8 +31,8 @@ class SourceContext:
 
     source_name: str
     project_dir: str
-    write_mode: str = "append"
-    merge_strategy: str = "upsert"
+    write_mode: WriteMode = "append"
+    merge_strategy: MergeStrategy = "upsert"
     primary_key: list[str] = field(default_factory=list)
     cursor_field: str | None = None
     table_name: str | None = None
@@ -62,11 +63,26 @@ class SourceType(ABC):
     def build(self, config: BaseModel, context: SourceContext) -> DltSource:
         """Build the dlt source with all its resources, applying the context's hints."""
 
+    def resource_names(self, config: BaseModel, context: SourceContext) -> list[str] | None:
+        """The resources ``config`` declares, known without connecting to anything (asset
+        specs are made from them); ``None`` when only the source itself can tell."""
+        return None
+
     def health_check(
         self, config: BaseModel, context: SourceContext, timeout: float
     ) -> HealthStatus:
         """Can the source be reached? Sources that cannot tell report HEALTHY."""
         return HealthStatus(HealthState.HEALTHY, f"{self.name}: nothing to check")
+
+
+@dataclass(frozen=True)
+class TableCommit:
+    """What loads committed to one table: rows written, the last snapshot they made, and the
+    table's columns (name, type) after it."""
+
+    rows: int
+    snapshot_id: int | None
+    columns: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,14 +123,12 @@ class DestinationType(ABC):
         """Extra keyword arguments for ``pipeline.run`` (table format, file format)."""
         return {}
 
-    def rows_written(self, load_ids: Sequence[str]) -> dict[str, int] | None:
-        """Rows written per table, in this process, from the packages ``load_ids``; ``None``
-        when the destination does not count them (dlt's normalize counts are used then).
-
-        A run that first finishes a package an earlier run left pending loads rows that this
-        run did not normalize; only the destination can count those.
-        """
-        return None
+    def committed(
+        self, settings: DestinationSettings, tables: Sequence[str], load_ids: Sequence[str]
+    ) -> dict[str, TableCommit]:
+        """What the loads ``load_ids`` committed to each of ``tables`` (``namespace.table``),
+        read from the destination itself; tables they did not commit to are left out."""
+        return {}
 
     @abstractmethod
     def health_check(self, settings: DestinationSettings, timeout: float) -> HealthStatus:

@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 from floe_core.plugin_metadata import PluginMetadata
 
 if TYPE_CHECKING:
-    from dagster import Definitions, RetryPolicy
+    from dagster import Definitions
     from floe_core.artifacts import CompiledArtifacts
-    from floe_core.spec import RetrySpec
 
-__all__ = ["DagsterOrchestratorPlugin", "job_name", "retry_policy", "schedule_name"]
+__all__ = ["DagsterOrchestratorPlugin", "job_name", "schedule_name"]
 
 
 def job_name(source: str) -> str:
@@ -21,20 +20,6 @@ def job_name(source: str) -> str:
 
 def schedule_name(source: str) -> str:
     return f"ingest_{source}_schedule"
-
-
-def retry_policy(retry: RetrySpec) -> RetryPolicy:
-    """``retry:`` as a Dagster policy: exponential backoff from ``initial_delay_seconds``.
-
-    The assets let only TRANSIENT failures respect it; others fail at once.
-    """
-    from dagster import Backoff, RetryPolicy
-
-    return RetryPolicy(
-        max_retries=retry.max_retries,
-        delay=retry.initial_delay_seconds,
-        backoff=Backoff.EXPONENTIAL,
-    )
 
 
 class DagsterOrchestratorPlugin(PluginMetadata):
@@ -56,7 +41,7 @@ class DagsterOrchestratorPlugin(PluginMetadata):
     def description(self) -> str:
         return (
             "Dagster definitions of a floe project: one asset per dlt resource, a job and "
-            "optional schedule per source, retries of transient failures"
+            "optional schedule per source, loads run by floe's engine"
         )
 
     def create_definitions(self, artifacts: CompiledArtifacts) -> Definitions:
@@ -92,12 +77,10 @@ class DagsterOrchestratorPlugin(PluginMetadata):
         from floe_orchestrator_dagster.assets.ingestion import create_ingestion_assets
 
         assets = create_ingestion_assets(artifacts, resources[INGESTION_RESOURCE_KEY])
-        policy = retry_policy(artifacts.spec.retry)
         jobs = {
             source.name: define_asset_job(
                 job_name(source.name),
                 selection=AssetSelection.groups(source.name),
-                op_retry_policy=policy,
                 description=f"Load source {source.name!r} ({source.type}) into Iceberg",
                 tags={"floe/source": source.name},
             )

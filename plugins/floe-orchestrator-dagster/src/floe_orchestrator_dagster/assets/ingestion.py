@@ -1,4 +1,9 @@
-"""Ingestion assets: one ``@dlt_assets`` definition per floe source, one asset per dlt resource."""
+"""Ingestion assets: one multi-asset per floe source, one asset per resource, specs from floe.yaml.
+
+The specs are made from floe.yaml alone (the tables listed for ``sql_database``, the resources
+for ``rest_api``, the table of a ``filesystem`` source), so loading the code location connects to
+nothing. Materializing calls the load engine, the same one ``floe ingest run`` calls.
+"""
 
 # No ``from __future__ import annotations``: Dagster reads the resource parameters' annotations
 # of the asset function at definition time.
@@ -7,14 +12,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec, ResourceParam
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
-from dagster_dlt.translator import DltResourceTranslatorData
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    ResourceParam,
+    multi_asset,
+)
 from floe_core.artifacts import CompiledArtifacts
-from floe_ingestion_dlt.config import IngestionSourceConfig
+from floe_core.spec import SourceSpec
+from floe_ingestion_dlt.config import pipeline_name
+from floe_ingestion_dlt.errors import PipelineConfigurationError
 from floe_ingestion_dlt.plugin import DltIngestionPlugin
 
-from floe_orchestrator_dagster.assets._materialize import materialize, wrap_source
+from floe_orchestrator_dagster.assets._materialize import materialize
 
 __all__ = [
     "ASSET_KEY_PREFIX",
@@ -28,59 +40,66 @@ ASSET_KEY_PREFIX = "ingestion"
 _KINDS = {"dlt", "iceberg"}
 
 
-def destination_table(source: IngestionSourceConfig, table_name: str) -> str:
-    """The ``namespace.table`` a resource of ``source`` lands in."""
+def destination_table(source: SourceSpec, table_name: str) -> str:
+    """The ``namespace.table`` a resource of ``source`` lands in (dlt's naming applied)."""
     from dlt.common.normalizers.naming.snake_case import NamingConvention
 
-    if source.destination_table:
-        return source.destination_table
-    return f"{source.namespace}.{NamingConvention().normalize_table_identifier(table_name)}"
+    if source.destination.table:
+        return source.destination.table
+    table = NamingConvention().normalize_table_identifier(table_name)
+    return f"{source.destination.namespace_name}.{table}"
 
 
-@dataclass
-class FloeIngestionTranslator(DagsterDltTranslator):
+@dataclass(frozen=True)
+class FloeIngestionTranslator:
     """Asset specs of one floe source: key ``["ingestion", source, resource]``, group = source."""
 
-    source: IngestionSourceConfig
+    source: SourceSpec
 
-    def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
-        resource = data.resource
-        table = resource.table_name if isinstance(resource.table_name, str) else resource.name
-        target = destination_table(self.source, table)
+    def get_asset_spec(self, resource: str, table_name: str | None = None) -> AssetSpec:
+        """The asset of ``resource``, landing in ``table_name`` (default: the resource's name)."""
+        target = destination_table(self.source, table_name or resource)
         return AssetSpec(
-            key=AssetKey([ASSET_KEY_PREFIX, self.source.name, resource.name]),
+            key=AssetKey([ASSET_KEY_PREFIX, self.source.name, resource]),
             group_name=self.source.name,
             kinds=_KINDS,
-            description=f"{self.source.source_type} source {self.source.name!r}, resource "
-            f"{resource.name!r}, loaded with dlt into the Iceberg table {target}",
+            description=f"{self.source.type} source {self.source.name!r}, resource "
+            f"{resource!r}, loaded with dlt into the Iceberg table {target}",
             metadata={
-                "source_type": self.source.source_type,
+                "source_type": self.source.type,
                 "destination_table": target,
-                "write_mode": self.source.write_mode,
+                "write_mode": self.source.destination.write_mode,
                 "dagster/table_name": target,
             },
         )
 
 
-def _source_assets(source: IngestionSourceConfig, plugin: DltIngestionPlugin) -> AssetsDefinition:
-    """The assets of one source, listed from a dlt source built now; each run builds its own."""
-    handle = plugin.create_pipeline(source)
-    dlt_source = wrap_source(handle.source_type.build(handle.source_config, handle.context), handle)
+def _source_assets(source: SourceSpec, plugin: DltIngestionPlugin) -> AssetsDefinition:
+    """The assets of one source; its resources come from floe.yaml, nothing is connected to."""
+    names = plugin.engine.resource_names(source)
+    if names is None:
+        raise PipelineConfigurationError(
+            f"source {source.name!r} ({source.type}): its resources can only be known by "
+            "connecting to the source; list them in its config (for sql_database: "
+            "config.tables) so Dagster can show its assets",
+            source_type=source.type,
+            destination_table=source.destination.target,
+            pipeline_name=pipeline_name(source),
+        )
     translator = FloeIngestionTranslator(source)
+    specs = [translator.get_asset_spec(name) for name in names]
+    resources = {spec.key: name for spec, name in zip(specs, names, strict=True)}
 
-    @dlt_assets(
-        dlt_source=dlt_source,
-        dlt_pipeline=handle.pipeline,
+    @multi_asset(
+        specs=specs,
         name=f"{source.name}_ingestion",
-        dagster_dlt_translator=translator,
-        op_tags={"floe/source": source.name, "floe/source_type": source.source_type},
+        can_subset=True,
+        op_tags={"floe/source": source.name, "floe/source_type": source.type},
     )
     def _assets(
-        context: AssetExecutionContext,
-        dlt: DagsterDltResource,
-        floe_ingestion: ResourceParam[DltIngestionPlugin],
+        context: AssetExecutionContext, floe_ingestion: ResourceParam[DltIngestionPlugin]
     ) -> Iterator[Any]:
-        yield from materialize(context, dlt, floe_ingestion, source.name, translator)
+        yield from materialize(context, floe_ingestion, source.name, resources)
 
     return _assets
 
@@ -90,10 +109,11 @@ def create_ingestion_assets(
 ) -> list[AssetsDefinition]:
     """One multi-asset per source of ``artifacts`` (none without sources).
 
-    ``dlt_plugin`` is configured from the same project; it lists each source's resources.
+    ``dlt_plugin`` is configured from the same project.
 
     Raises:
-        PipelineConfigurationError: a source's config is invalid or its source type is missing.
+        PipelineConfigurationError: a source's config is invalid, its source type is missing,
+            or its resources can only be known by connecting to it.
         KeyError: ``dlt_plugin`` was configured from another project and lacks a source.
     """
     return [

@@ -1,4 +1,4 @@
-"""Dagster resources of ingestion: the dlt runner and the configured floe ingestion plugin."""
+"""The Dagster resource of ingestion: the configured floe ingestion plugin (its engine loads)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from floe_core.errors import FloeConfigError, PluginLoadError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
-    "DLT_RESOURCE_KEY",
     "INGESTION_RESOURCE_KEY",
     "IngestionRefConfig",
     "create_ingestion_resources",
@@ -17,8 +16,6 @@ __all__ = [
     "try_create_ingestion_resources",
 ]
 
-#: Resource key of the ``DagsterDltResource`` that runs dlt pipelines.
-DLT_RESOURCE_KEY = "dlt"
 #: Resource key of the configured, started ``DltIngestionPlugin``.
 INGESTION_RESOURCE_KEY = "floe_ingestion"
 
@@ -59,14 +56,13 @@ def _load_plugin(ingestion_ref: PluginRef) -> Any:
 
 
 def create_ingestion_resources(ingestion_ref: PluginRef) -> dict[str, Any]:
-    """``{"dlt": DagsterDltResource, "floe_ingestion": plugin}``, the plugin configured and started.
+    """``{"floe_ingestion": plugin}``, the plugin configured and started.
 
     Raises:
         FloeConfigError: ``PluginRef.config`` lacks ``source_path``, or the floe.yaml it names
             is invalid or asks for a source type that is not installed.
         PluginError: the ingestion plugin is not installed or cannot load.
     """
-    from dagster_dlt import DagsterDltResource
     from floe_core.compiler import compile_spec
 
     try:
@@ -85,7 +81,7 @@ def create_ingestion_resources(ingestion_ref: PluginRef) -> dict[str, Any]:
         plugin.startup()
     except ImportError as exc:
         raise FloeConfigError(str(exc), path=config.source_path) from None
-    return {DLT_RESOURCE_KEY: DagsterDltResource(), INGESTION_RESOURCE_KEY: plugin}
+    return {INGESTION_RESOURCE_KEY: plugin}
 
 
 def try_create_ingestion_resources(plugins: ResolvedPlugins | None) -> dict[str, Any]:

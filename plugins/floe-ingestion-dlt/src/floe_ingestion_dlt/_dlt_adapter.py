@@ -1,0 +1,78 @@
+"""Every private name of dlt the engine uses, in one place, each with why.
+
+``tests/test_dlt_adapter.py`` exercises each of them, so a dlt upgrade that renames or changes
+one fails there, naming it, instead of somewhere inside a load.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PRIVATE_NAMES", "as_dlt_source", "settle_interrupted_run"]
+
+#: The private dlt names used below (checked by the adapter's test).
+PRIVATE_NAMES = (
+    "dlt.Pipeline._get_load_storage",
+    "dlt.Pipeline._get_normalize_storage",
+    "dlt's pipeline working folder layout (normalize/extracted, load/new|normalized|loaded)",
+)
+
+#: Where dlt saves files atomically (a temporary file named by 16 hex digits, or 32 when it
+#: copies, then a rename): a kill between the two leaves the temporary file behind for good.
+_ATOMIC_SAVE_FOLDERS = (
+    ".",
+    "schemas",
+    "normalize",
+    "normalize/extracted",
+    "load",
+    "load/new",
+    "load/normalized",
+    "load/loaded",
+)
+_ATOMIC_SAVE_TEMPORARY = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")
+
+
+def settle_interrupted_run(pipeline: Any) -> None:
+    """Drop what a kill can leave behind that dlt itself never cleans up.
+
+    dlt's normalize renames the finished package into ``load/normalized`` and then deletes the
+    extracted package it came from; a kill between the two leaves both, and the next run
+    normalizes the extracted copy again and fails moving it onto the package it already made
+    ("Directory not empty"), leaving that copy in ``load/new`` for good. A kill inside one of
+    dlt's atomic saves leaves its temporary file. Called with the pipeline lock held.
+    """
+    working = Path(pipeline.working_dir)
+    for folder in _ATOMIC_SAVE_FOLDERS:
+        with contextlib.suppress(FileNotFoundError):
+            for entry in (working / folder).iterdir():
+                if _ATOMIC_SAVE_TEMPORARY.fullmatch(entry.name) and entry.is_file():
+                    entry.unlink()
+    # private: dlt has no public call that lists or drops a single package of one stage
+    load_storage = pipeline._get_load_storage()
+    if not load_storage.is_storage_ready():
+        return
+    extracted = set(pipeline.list_extracted_load_packages())
+    new = set(load_storage.new_packages.list_packages())
+    if not extracted and not new:
+        return
+    done = set(load_storage.list_normalized_packages()) | set(load_storage.list_loaded_packages())
+    for load_id in extracted & done:
+        # private: as above, for the extract stage
+        pipeline._get_normalize_storage().extracted_packages.delete_package(load_id)
+    for load_id in new & done:
+        load_storage.new_packages.delete_package(load_id)
+
+
+def as_dlt_source(built: Any, pipeline: Any) -> Any:
+    """A ``DltSource``: a source type that builds a bare resource gets it wrapped as
+    ``pipeline.run`` would, so resources can be selected by name."""
+    from dlt.extract.extract import data_to_sources
+    from dlt.extract.source import DltSource
+
+    if isinstance(built, DltSource):
+        return built
+    [source] = data_to_sources(built, pipeline)
+    return source

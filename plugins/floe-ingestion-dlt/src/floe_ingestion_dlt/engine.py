@@ -1,0 +1,370 @@
+"""The load engine: one source (or some of its resources) loaded to committed Iceberg snapshots.
+
+The CLI and the Dagster assets both call :meth:`LoadEngine.load`; neither rebuilds any part of a
+load. Everything a load guarantees lives here once: the pipeline lock, settling what a killed
+run left behind, retries of transient failures, the pending/partial rules, and the rows counted
+from the snapshots the load committed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from floe_core.spec import SourceSpec
+from pydantic import BaseModel, ValidationError
+
+from floe_ingestion_dlt.config import DltIngestionConfig, pipeline_name
+from floe_ingestion_dlt.errors import (
+    ErrorCategory,
+    IngestionError,
+    PipelineConfigurationError,
+    categorize_error,
+)
+from floe_ingestion_dlt.observability import get_logger, record_error, span
+
+if TYPE_CHECKING:
+    from floe_ingestion_dlt.events import EventSink
+    from floe_ingestion_dlt.loading import DltPipeline
+    from floe_ingestion_dlt.types import DestinationSettings
+
+__all__ = ["LoadEngine", "LoadOutcome", "LoadStatus", "TableLoad", "native_panic"]
+
+LoadStatus = Literal["success", "failed"]
+
+
+@dataclass(frozen=True)
+class TableLoad:
+    """What one load committed to one Iceberg table."""
+
+    table: str  # namespace.table
+    rows: int
+    snapshot_id: int | None = None
+    columns: tuple[tuple[str, str], ...] = ()  # (name, Iceberg type) after the load
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """The result of loading one source: what it committed, or why it failed."""
+
+    source: str
+    source_type: str
+    target: str
+    status: LoadStatus
+    tables: tuple[TableLoad, ...] = ()
+    bytes_written: int = 0
+    duration_seconds: float = 0.0
+    load_ids: tuple[str, ...] = ()
+    error: IngestionError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(table.rows for table in self.tables)
+
+    @property
+    def category(self) -> ErrorCategory | None:
+        return self.error.category if self.error is not None else None
+
+    @property
+    def rows_per_table(self) -> dict[str, int]:
+        """Rows committed per ``namespace.table``."""
+        return {t.table: t.rows for t in self.tables}
+
+    def table(self, name: str) -> TableLoad | None:
+        """The load of ``namespace.table``, if this load committed to it."""
+        return next((t for t in self.tables if t.table == name), None)
+
+
+class LoadEngine:
+    """Loads the sources of one compiled project into its Iceberg catalog."""
+
+    def __init__(self, config: DltIngestionConfig) -> None:
+        self.config = config
+
+    @property
+    def settings(self) -> DestinationSettings:
+        from floe_ingestion_dlt.types import DestinationSettings
+
+        return DestinationSettings(
+            catalog=self.config.catalog_config,
+            storage=self.config.storage_config,
+            project_dir=self.config.project_dir,
+        )
+
+    @property
+    def pipelines_dir(self) -> Path:
+        return Path(
+            self.config.pipelines_dir or Path(self.config.project_dir) / ".floe" / "pipelines"
+        )
+
+    def source(self, name: str | SourceSpec) -> SourceSpec:
+        return name if isinstance(name, SourceSpec) else self.config.source(name)
+
+    def validate(self, source: SourceSpec) -> BaseModel:
+        """The source's config block, validated by its own plugin's model.
+
+        Raises:
+            PipelineConfigurationError: one line naming the source and the field.
+        """
+        from floe_core.compiler import reveal
+
+        from floe_ingestion_dlt.plugins import get_source_type
+
+        source_type = get_source_type(source.type)
+        try:
+            return source_type.config_model.model_validate(reveal(source.config))
+        except ValidationError as exc:
+            item = exc.errors(include_url=False, include_input=False)[0]
+            field = ".".join(str(p) for p in item["loc"]) or "config"
+            message = item["msg"].removeprefix("Value error, ")
+            if item["type"] == "extra_forbidden":
+                message = "unknown key"
+            raise PipelineConfigurationError(
+                f"source {source.name!r} ({source.type}): config.{field}: {message}",
+                source_type=source.type,
+                destination_table=source.destination.target,
+                pipeline_name=pipeline_name(source),
+            ) from None
+
+    def resource_names(self, source: str | SourceSpec) -> list[str] | None:
+        """The resources ``source`` declares in floe.yaml, without connecting to anything;
+        ``None`` when only the source itself can list them."""
+        from floe_ingestion_dlt.loading import source_context
+        from floe_ingestion_dlt.plugins import get_source_type
+
+        spec = self.source(source)
+        context = source_context(spec, self.settings)
+        return get_source_type(spec.type).resource_names(self.validate(spec), context)
+
+    def pipeline(
+        self, source: str | SourceSpec, *, progress: Any = None, strict: bool = False
+    ) -> DltPipeline:
+        """The dlt pipeline of ``source`` (``progress``: a dlt progress collector)."""
+        from floe_ingestion_dlt.loading import build_pipeline
+        from floe_ingestion_dlt.plugins import get_destination_type, get_source_type
+
+        spec = self.source(source)
+        with span("create_pipeline", source_type=spec.type, write_mode=spec.destination.write_mode):
+            return build_pipeline(
+                spec,
+                self.validate(spec),
+                get_source_type(spec.type),
+                get_destination_type(),
+                self.settings,
+                self.pipelines_dir,
+                progress=progress,
+                strict=strict,
+            )
+
+    def load(
+        self,
+        source: str | SourceSpec,
+        *,
+        resources: Sequence[str] | None = None,
+        on_event: EventSink | None = None,
+        strict: bool = False,
+    ) -> LoadOutcome:
+        """Load ``source`` (only ``resources`` of it, when given) and say what was committed.
+
+        Never raises for a failure of the source, a panic inside its native extraction code
+        included: the outcome carries the categorized error. An interrupt (Ctrl-C) propagates.
+        """
+        from floe_ingestion_dlt.events import SourceFinished, SourceStarted, progress_collector
+
+        spec = self.source(source)
+        target = spec.destination.target
+        log = get_logger().bind(pipeline_id=pipeline_name(spec), source_type=spec.type)
+        if on_event is not None:
+            on_event(SourceStarted(spec.name, spec.type, target))
+        log.info("pipeline_started", source=spec.name, status="running")
+        started = time.perf_counter()
+        handle: DltPipeline | None = None
+        with span(
+            "run",
+            source_type=spec.type,
+            destination_table=target,
+            write_mode=spec.destination.write_mode,
+        ) as current:
+            try:
+                progress = progress_collector(spec.name, on_event) if on_event else None
+                handle = self.pipeline(spec, progress=progress, strict=strict)
+                info = self._run(handle, resources)
+                outcome = self._committed(handle, info, time.perf_counter() - started)
+            except BaseException as exc:
+                if not (isinstance(exc, Exception) or native_panic(exc)):
+                    raise  # an interrupt, or the process being torn down
+                outcome = LoadOutcome(
+                    source=spec.name,
+                    source_type=spec.type,
+                    target=target,
+                    status="failed",
+                    duration_seconds=time.perf_counter() - started,
+                    error=self._as_error(exc, spec, handle),
+                )
+            current.set_attribute("ingestion.duration_seconds", outcome.duration_seconds)
+            current.set_attribute("ingestion.rows_loaded", outcome.rows_loaded)
+            current.set_attribute("ingestion.bytes_written", outcome.bytes_written)
+            if outcome.error is not None:
+                record_error(current, outcome.error)
+        if outcome.error is None:
+            log.info(
+                "pipeline_completed",
+                status="success",
+                rows_loaded=outcome.rows_loaded,
+                bytes_written=outcome.bytes_written,
+                duration_seconds=round(outcome.duration_seconds, 3),
+            )
+        else:
+            log.error(
+                "pipeline_failed",
+                status="failed",
+                error_type=type(outcome.error).__name__,
+                error_category=str(outcome.category),
+                duration_seconds=round(outcome.duration_seconds, 3),
+            )
+        if on_event is not None:
+            on_event(SourceFinished(outcome))
+        return outcome
+
+    @staticmethod
+    def _as_error(
+        exc: BaseException, spec: SourceSpec, handle: DltPipeline | None
+    ) -> IngestionError:
+        from floe_ingestion_dlt.loading import as_ingestion_error
+
+        if isinstance(exc, IngestionError):
+            return exc
+        if handle is not None:
+            return as_ingestion_error(exc, handle)
+        return IngestionError(
+            f"source {spec.name!r} ({spec.type}): {type(exc).__name__}: {exc}",
+            source_type=spec.type,
+            destination_table=spec.destination.target,
+            pipeline_name=pipeline_name(spec),
+            category=categorize_error(exc),
+        )
+
+    def _run(self, handle: DltPipeline, resources: Sequence[str] | None) -> Any:
+        """Run the pipeline under its lock, retrying transient failures."""
+        from floe_ingestion_dlt.locking import pipeline_lock
+        from floe_ingestion_dlt.retry import call_with_retry
+
+        with pipeline_lock(
+            Path(handle.pipeline.pipelines_dir), handle.name, source_type=handle.source.type
+        ):
+            return call_with_retry(
+                lambda: _attempt(handle, resources),
+                self.config.retry_config,
+                pipeline_name=handle.name,
+            )
+
+    def _committed(self, handle: DltPipeline, info: Any, duration: float) -> LoadOutcome:
+        """The outcome of a load that succeeded, its rows read from the committed snapshots."""
+        namespace = handle.source.destination.namespace_name
+        load_ids = tuple(getattr(info, "loads_ids", ()) or ())
+        written: dict[str, int] = {}
+        size = 0
+        for package in getattr(info, "load_packages", None) or ():
+            for job in package.jobs.get("completed_jobs", []):
+                name = job.job_file_info.table_name
+                if name.startswith("_dlt"):
+                    continue
+                written.setdefault(f"{namespace}.{name}", 0)
+                if job.job_file_info.file_format != "reference":
+                    size += int(job.file_size or 0)
+        try:
+            commits = handle.destination_type.committed(handle.settings, list(written), load_ids)
+        except Exception as exc:  # the load is committed; only the count cannot be read
+            get_logger().warning(
+                "rows_uncounted", pipeline_id=handle.name, error_type=type(exc).__name__
+            )
+            commits = {}
+        tables = tuple(
+            TableLoad(name, commits[name].rows, commits[name].snapshot_id, commits[name].columns)
+            if name in commits
+            else TableLoad(name, 0)
+            for name in sorted(written)
+        )
+        return LoadOutcome(
+            source=handle.source.name,
+            source_type=handle.source.type,
+            target=handle.source.destination.target,
+            status="success",
+            tables=tables,
+            bytes_written=size,
+            duration_seconds=duration,
+            load_ids=load_ids,
+        )
+
+
+def native_panic(exc: BaseException) -> bool:
+    """Is ``exc`` a Rust panic surfacing through pyo3 (connectorx, for one)?
+
+    pyo3 raises ``pyo3_runtime.PanicException``, a ``BaseException`` from a module that exists
+    only once a pyo3 extension has loaded, so it is recognized by its type's module and name.
+    """
+    kind = type(exc)
+    return kind.__module__ == "pyo3_runtime" and kind.__name__ == "PanicException"
+
+
+def _attempt(handle: DltPipeline, resources: Sequence[str] | None) -> Any:
+    """One attempt at the load; a failure is raised categorized, once, as an IngestionError."""
+    from floe_ingestion_dlt._dlt_adapter import as_dlt_source, settle_interrupted_run
+    from floe_ingestion_dlt.hints import schema_contract
+    from floe_ingestion_dlt.loading import as_ingestion_error, discard_unloadable
+
+    pipeline = handle.pipeline
+    try:
+        handle.destination_type.prepare(handle.settings, handle.source.destination.namespace_name)
+    except Exception as exc:  # the catalog is down or refuses: retried when transient
+        raise as_ingestion_error(exc, handle, step="destination") from exc
+    try:
+        built = handle.source_type.build(handle.source_config, handle.context)
+        dlt_source = _select(as_dlt_source(built, pipeline), handle, resources)
+    except IngestionError:
+        raise
+    except Exception as exc:
+        raise as_ingestion_error(exc, handle, step="extract") from exc
+    settle_interrupted_run(pipeline)
+    if pipeline.has_pending_data:  # dlt loads what is pending, then stops for this run
+        get_logger().warning(
+            "pipeline_resuming",
+            pipeline_id=handle.name,
+            detail="finishing the load an earlier run left pending; the source is read "
+            "again on the next run",
+        )
+    try:
+        return pipeline.run(
+            dlt_source,
+            schema_contract=schema_contract(handle.source.destination.schema_contract),
+            **handle.destination_type.run_options(),
+        )
+    except BaseException as exc:
+        if not (isinstance(exc, Exception) or native_panic(exc)):
+            raise
+        error = as_ingestion_error(exc, handle)
+        discard_unloadable(handle, error.category)
+        raise error from exc
+
+
+def _select(dlt_source: Any, handle: DltPipeline, resources: Sequence[str] | None) -> Any:
+    if resources is None:
+        return dlt_source
+    unknown = sorted(set(resources) - set(dlt_source.resources))
+    if unknown:
+        source = handle.source
+        raise PipelineConfigurationError(
+            f"source {source.name!r} ({source.type}) has no resource named {unknown[0]!r} "
+            f"(resources: {', '.join(sorted(dlt_source.resources))})",
+            source_type=source.type,
+            destination_table=source.destination.target,
+            pipeline_name=handle.name,
+        )
+    return dlt_source.with_resources(*resources)
