@@ -108,7 +108,7 @@ def catalog_from(name: str, properties: dict[str, str]) -> Catalog:
     REST catalog's requests time out, and so does connecting to a PostgreSQL catalog (libpq
     waits forever by default) unless its URI sets ``connect_timeout``."""
     if properties.get("type") == "rest":
-        from floe_dlt_destination_iceberg._rest import TimeoutRestCatalog
+        from floe_dlt_destination_iceberg._pyiceberg_adapter import TimeoutRestCatalog
 
         return TimeoutRestCatalog(name, **properties)
     from pyiceberg.catalog import load_catalog

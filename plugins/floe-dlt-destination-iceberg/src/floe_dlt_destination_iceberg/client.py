@@ -3,6 +3,10 @@
 dlt hands the Iceberg job every file of one table in one load; this job commits them in a
 single transaction (see :mod:`floe_dlt_destination_iceberg.writer`) instead of dlt's stock
 write (whole load in memory; merges as one upsert per 1,000 rows, each its own commit).
+
+This module is the destination's dlt adapter: dlt has no public API for a custom table-format
+job, so it subclasses dlt's filesystem client and job and uses the private names listed in
+:data:`PRIVATE_NAMES`, each where it is used with why. ``tests/test_dlt_adapter.py`` checks them.
 """
 
 from __future__ import annotations
@@ -35,7 +39,19 @@ from floe_dlt_destination_iceberg import writer
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-__all__ = ["FloeIcebergClient", "FloeIcebergLoadJob", "floe_iceberg"]
+__all__ = ["PRIVATE_NAMES", "FloeIcebergClient", "FloeIcebergLoadJob", "floe_iceberg"]
+
+#: The private dlt names this adapter relies on (checked by the adapter's test).
+PRIVATE_NAMES = (
+    "RunnableLoadJob._job_client",  # the client that created the job: its catalog and config
+    "RunnableLoadJob._load_id",  # tags each snapshot, so a replayed load is recognized
+    "RunnableLoadJob._load_table",  # the table's dlt schema: disposition, keys, hints
+    "IcebergLoadFilesystemJob._get_partition_spec_list",  # dlt's partition hints
+    "FilesystemClient._write_to_json_file",  # dlt's own tables, written whole on local disks
+    "FilesystemClient._catalog",  # the catalog opened once per client
+    "FilesystemClient._catalog_namespaces",  # namespaces made once per client
+    "filesystem._raw_capabilities",  # the merge strategies this destination supports
+)
 
 
 #: What the catalog or pyiceberg answers when the write itself is refused (a schema the table

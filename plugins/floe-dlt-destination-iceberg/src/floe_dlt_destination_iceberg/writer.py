@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from floe_dlt_destination_iceberg._pyiceberg_adapter import check_schema_compatible, data_files
+
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
     from pyiceberg.table import FileScanTask, Table, Transaction
@@ -93,24 +95,14 @@ def _batches(dataset: ds.Dataset) -> Iterator[pa.RecordBatch]:
 
 def _write(tx: Transaction, table: Table, dataset: ds.Dataset, producer: Any) -> None:
     """Write ``dataset`` as data files of ``table`` and add them to the snapshot ``producer``."""
-    from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
-
     checked = False
     counter = itertools.count(0)  # shared, so every chunk's files get their own names
     for chunk in _chunks(dataset):
         if not checked:
-            _check_pyarrow_schema_compatible(
-                tx.table_metadata.schema(),
-                provided_schema=chunk.schema,
-                format_version=tx.table_metadata.format_version,
-            )
+            check_schema_compatible(tx.table_metadata, chunk.schema)
             checked = True
-        for data_file in _dataframe_to_data_files(
-            table_metadata=tx.table_metadata,
-            df=chunk,
-            io=table.io,
-            write_uuid=producer.commit_uuid,
-            counter=counter,
+        for data_file in data_files(
+            tx.table_metadata, chunk, table.io, producer.commit_uuid, counter
         ):
             producer.append_data_file(data_file)
 
@@ -185,7 +177,7 @@ def merge(
     ``insert-only``: incoming rows whose key is not in the table are appended.
     """
     from pyiceberg.expressions import AlwaysTrue
-    from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+    from pyiceberg.io.pyarrow import ArrowScan
 
     incoming = dataset.to_table()
     incoming = incoming.cast(_compatible_schema(incoming.schema))
@@ -227,12 +219,7 @@ def merge(
                     [t.select(schema.names).cast(schema) for t in kept]
                     + [_conform(incoming, schema)]
                 )
-            for data_file in _dataframe_to_data_files(
-                table_metadata=tx.table_metadata,
-                df=target,
-                io=table.io,
-                write_uuid=overwrite.commit_uuid,
-            ):
+            for data_file in data_files(tx.table_metadata, target, table.io, overwrite.commit_uuid):
                 overwrite.append_data_file(data_file)
 
 

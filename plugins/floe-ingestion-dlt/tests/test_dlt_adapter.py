@@ -1,0 +1,63 @@
+"""Each private dlt name floe uses still exists and still does its job.
+
+A failure here names the private name a dlt upgrade changed; see
+``floe_ingestion_dlt._dlt_adapter`` and ``floe_dlt_destination_iceberg.client``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+from floe_testing.fixtures.ingestion import FloeProject
+
+_DESTINATION_OWNERS = {
+    "RunnableLoadJob": "dlt.common.destination.client",
+    "IcebergLoadFilesystemJob": "dlt.destinations.impl.filesystem.filesystem",
+    "FilesystemClient": "dlt.destinations.impl.filesystem.filesystem",
+    "filesystem": "dlt.destinations.impl.filesystem.factory",
+}
+#: Attributes dlt sets in ``__init__`` rather than on the class.
+_SET_IN_INIT = {"_job_client", "_load_id", "_load_table", "_catalog", "_catalog_namespaces"}
+
+
+def _destination_private_names() -> tuple[str, ...]:
+    from floe_dlt_destination_iceberg.client import PRIVATE_NAMES
+
+    return PRIVATE_NAMES
+
+
+@pytest.mark.parametrize("name", _destination_private_names())
+def test_the_destination_adapter_private_name_exists(name: str) -> None:
+    import inspect
+
+    class_name, attribute = name.split(".")
+    owner = getattr(importlib.import_module(_DESTINATION_OWNERS[class_name]), class_name)
+    if attribute in _SET_IN_INIT:
+        found = f"self.{attribute}" in inspect.getsource(owner.__init__)
+    else:
+        found = hasattr(owner, attribute)
+    assert found, f"dlt no longer has {name}: update floe_dlt_destination_iceberg.client"
+
+
+def test_the_engine_adapter_reaches_dlt_pipeline_storages(floe_project: FloeProject) -> None:
+    """``_get_load_storage`` and ``_get_normalize_storage`` give the stores the settle step
+    lists and cleans; the folder layout is the one it scans."""
+    from floe_ingestion_dlt._dlt_adapter import settle_interrupted_run
+
+    floe_project.sqlite_events(10)
+    assert floe_project.run().rows_loaded == 10
+    pipeline = floe_project.plugin().engine.pipeline("events").pipeline
+
+    load_storage = pipeline._get_load_storage()
+    normalize_storage = pipeline._get_normalize_storage()
+    assert load_storage.is_storage_ready(), "dlt.Pipeline._get_load_storage changed"
+    assert load_storage.list_normalized_packages() == []
+    assert normalize_storage.extracted_packages.list_packages() == [], (
+        "dlt.Pipeline._get_normalize_storage changed"
+    )
+    working = Path(pipeline.working_dir)
+    for folder in ("load/new", "load/normalized", "load/loaded", "normalize/extracted"):
+        assert (working / folder).is_dir(), f"dlt's package folder {folder} moved"
+    settle_interrupted_run(pipeline)  # nothing to settle; must not fail
