@@ -110,8 +110,12 @@ def test_selecting_one_asset_runs_only_its_resource(
     result = _materialize(defs, instance, selection=[CUSTOMERS])
 
     assert result.success
-    assert set(_metadata(result)) == {CUSTOMERS}
+    metadata = _metadata(result)
+    assert set(metadata) == {CUSTOMERS}
     assert quickstart.plugin().list_tables() == ["bronze.customers"]
+    committed = quickstart.plugin().table_history("bronze.customers")[-1]
+    assert metadata[CUSTOMERS]["rows_loaded"] == committed["added_records"] == 500
+    assert metadata[CUSTOMERS]["iceberg_snapshot_id"] == committed["snapshot_id"]
 
 
 def _launch(

@@ -57,8 +57,11 @@ class ProgressDisplay:
             table.rows, table.total, table.elapsed = event.rows, event.total, event.elapsed_seconds
             self._show(table, final=False)
         elif isinstance(event, SourceFinished):
-            for table in self._tables.values():
-                self._show(table, final=True)
+            if self._live:
+                self._redraw()
+            else:
+                for table in self._tables.values():
+                    self._show(table, final=True)
             outcome = event.outcome
             if outcome.error is None:
                 self._write(

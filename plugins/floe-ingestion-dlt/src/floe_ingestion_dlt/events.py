@@ -86,7 +86,7 @@ class _EventCollector(Collector):
         message: str | None = None,
         label: str | None = None,
     ) -> None:
-        if self._step != "extract" or name in _NOT_TABLES or label:
+        if self._step != "extract" or name in _NOT_TABLES or name.startswith("_dlt") or label:
             return
         rows = self._rows[name] = self._rows.get(name, 0) + inc
         self._sink(
@@ -103,6 +103,7 @@ class _EventCollector(Collector):
         name = step.split(" ", 1)[0].lower()
         if name != self._step:
             self._step = name
+            self._started = time.perf_counter()
             self._sink(StepStarted(self._source, name))
 
     def _stop(self) -> None:
