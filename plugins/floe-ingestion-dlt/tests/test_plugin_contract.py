@@ -111,3 +111,15 @@ def test_destination_config_is_explicit(dlt_plugin: DltIngestionPlugin, tmp_path
     )
     assert rest["iceberg_catalog_config"]["type"] == "rest"
     assert rest["iceberg_catalog_config"]["scope"] == "s"
+
+
+def test_the_plugin_is_what_the_cli_and_dagster_type_against(
+    dlt_plugin: DltIngestionPlugin,
+) -> None:
+    """mypy checks the assignments: the plugin and its engine satisfy floe-core's protocols."""
+    from floe_core.engine import IngestionEngine, ProjectIngestion
+
+    ingestion: ProjectIngestion = dlt_plugin
+    engine: IngestionEngine = dlt_plugin.engine
+    assert isinstance(ingestion, ProjectIngestion)
+    assert callable(engine.load)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from floe_core.artifacts import CompiledArtifacts
+    from floe_core.engine import ProjectIngestion
 
 __all__ = ["load_ingestion"]
 
 
-def load_ingestion(config_file: Path) -> tuple[CompiledArtifacts, Any]:
+def load_ingestion(config_file: Path) -> tuple[CompiledArtifacts, ProjectIngestion]:
     """The compiled project and its configured ingestion plugin.
 
     Raises:
@@ -19,6 +20,7 @@ def load_ingestion(config_file: Path) -> tuple[CompiledArtifacts, Any]:
         PluginError: the ingestion plugin is not installed or cannot load.
     """
     from floe_core.compiler import compile_spec
+    from floe_core.engine import ProjectIngestion as ProjectIngestionType
     from floe_core.errors import FloeConfigError, PluginNotFoundError
     from floe_core.plugin_types import PluginType
     from floe_core.registry import PluginRegistry
@@ -37,18 +39,13 @@ def load_ingestion(config_file: Path) -> tuple[CompiledArtifacts, Any]:
         raise FloeConfigError(
             f"{exc}: pip install floe-ingestion-{name}", path=str(config_file)
         ) from None
-    configure = getattr(plugin, "configure", None)
-    if configure is None:
+    if not isinstance(plugin, ProjectIngestionType):
         raise FloeConfigError(
             f"ingestion plugin {name!r} cannot be configured from floe.yaml", path=str(config_file)
         )
-    configure(artifacts)
+    plugin.configure(artifacts)
     try:
         plugin.startup()
-    except ImportError as exc:
+    except (ImportError, FloeConfigError) as exc:
         raise FloeConfigError(str(exc), path=str(config_file)) from None
-    except Exception as exc:
-        if getattr(exc, "category", None) == "configuration":
-            raise FloeConfigError(str(exc), path=str(config_file)) from None
-        raise
     return artifacts, plugin

@@ -14,7 +14,7 @@ from floe_cli._options import CONFIG_OPTION
 from floe_cli._table import render_table
 
 if TYPE_CHECKING:
-    from floe_ingestion_dlt.engine import LoadOutcome
+    from floe_core.engine import LoadResult
 
 __all__ = ["ingest"]
 
@@ -47,7 +47,7 @@ def run(config_file: Path, sources: tuple[str, ...], as_json: bool, strict: bool
     from floe_cli._project import load_ingestion
 
     _, plugin = load_ingestion(config_file)
-    configured = [s.name for s in plugin.config.sources]
+    configured = [s.name for s in plugin.sources]
     unknown = [name for name in sources if name not in configured]
     if unknown:
         fail(
@@ -59,8 +59,8 @@ def run(config_file: Path, sources: tuple[str, ...], as_json: bool, strict: bool
     engine = plugin.engine
     display = ProgressDisplay(sys.stderr, live=not as_json and sys.stderr.isatty())
     outcomes = [
-        engine.load(source, on_event=display, strict=strict)
-        for source in plugin.config.sources
+        engine.load(source.name, on_event=display, strict=strict)
+        for source in plugin.sources
         if not sources or source.name in sources
     ]
     _print_summary(outcomes, as_json)
@@ -70,14 +70,14 @@ def run(config_file: Path, sources: tuple[str, ...], as_json: bool, strict: bool
         sys.exit(EXIT_FAILED)
 
 
-def _error_line(outcome: LoadOutcome) -> str | None:
+def _error_line(outcome: LoadResult) -> str | None:
     if outcome.error is None:
         return None
     text = str(outcome.error)
     return text.splitlines()[0] if text else type(outcome.error).__name__
 
 
-def _print_summary(outcomes: list[LoadOutcome], as_json: bool) -> None:
+def _print_summary(outcomes: list[LoadResult], as_json: bool) -> None:
     if as_json:
         payload: dict[str, Any] = {
             "success": all(o.ok for o in outcomes),
@@ -137,7 +137,7 @@ def check(config_file: Path) -> None:
     storage = plugin.check_storage()
     if storage is not None:
         results.append(("storage", storage.state.value, storage.message))
-    for source in plugin.config.sources:
+    for source in plugin.sources:
         source_status = plugin.check_source(source)
         results.append((f"source {source.name}", source_status.state.value, source_status.message))
     results.insert(0, ("plugin", "healthy", f"{plugin.name} {plugin.version}"))

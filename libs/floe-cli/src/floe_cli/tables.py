@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -13,6 +15,8 @@ from floe_cli._options import CONFIG_OPTION
 from floe_cli._table import render_table
 
 __all__ = ["tables"]
+
+T = TypeVar("T")
 
 
 @click.group()
@@ -35,11 +39,11 @@ def list_tables(config_file: Path) -> None:
         click.echo(name)
 
 
-def _load_or_fail(plugin: object, name: str, action: str) -> object:
+def _load_or_fail(action: Callable[[str], T], name: str) -> T:
     from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 
     try:
-        return getattr(plugin, action)(name)
+        return action(name)
     except (NoSuchTableError, NoSuchNamespaceError, ValueError):
         fail(f"no table {name!r} in the catalog (see 'floe tables list')", EXIT_FAILED)
         raise
@@ -56,16 +60,16 @@ def show(name: str, config_file: Path, limit: int, as_json: bool) -> None:
     from floe_cli._project import load_ingestion
 
     _, plugin = load_ingestion(config_file)
-    table = _load_or_fail(plugin, name, "read_table")
-    rows = table.slice(0, limit).to_pylist()  # type: ignore[attr-defined]
+    table = _load_or_fail(plugin.read_table, name)
+    rows = table.slice(0, limit).to_pylist()
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, default=str))
         return
-    headers = list(table.column_names)  # type: ignore[attr-defined]
+    headers = list(table.column_names)
     cells = [[_cell(row[h]) for h in headers] for row in rows]
     click.echo(render_table(headers, cells))
-    click.echo(f"({len(rows)} of {table.num_rows} rows shown)", err=True)  # type: ignore[attr-defined]
+    click.echo(f"({len(rows)} of {table.num_rows} rows shown)", err=True)
 
 
 def _cell(value: object) -> str:
@@ -82,7 +86,7 @@ def history(name: str, config_file: Path) -> None:
     from floe_cli._project import load_ingestion
 
     _, plugin = load_ingestion(config_file)
-    snapshots = _load_or_fail(plugin, name, "table_history")
+    snapshots = _load_or_fail(plugin.table_history, name)
     rows = [
         [
             str(s["snapshot_id"]),
@@ -93,7 +97,7 @@ def history(name: str, config_file: Path) -> None:
             s.get("source", ""),
             s.get("load_id", ""),
         ]
-        for s in snapshots  # type: ignore[attr-defined]
+        for s in snapshots
     ]
     headers = ["snapshot", "committed", "operation", "added", "total", "source", "load id"]
     click.echo(render_table(headers, rows))

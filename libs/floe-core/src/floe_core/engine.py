@@ -1,0 +1,98 @@
+"""What callers of an ingestion engine rely on: the CLI and the orchestrators type against these
+protocols, so they never reach into a plugin with ``getattr``.
+
+floe's dlt plugin implements them (``floe_ingestion_dlt.engine``); floe-core stays free of dlt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from floe_core.artifacts import CompiledArtifacts
+    from floe_core.health import HealthStatus
+    from floe_core.spec import SourceSpec
+
+__all__ = ["IngestionEngine", "LoadResult", "ProjectIngestion", "TableResult"]
+
+
+class TableResult(Protocol):
+    """What one load committed to one table."""
+
+    @property
+    def table(self) -> str: ...  # namespace.table
+    @property
+    def rows(self) -> int: ...
+    @property
+    def snapshot_id(self) -> int | None: ...
+
+
+class LoadResult(Protocol):
+    """The outcome of loading one source."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def source_type(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def status(self) -> str: ...  # success | failed
+    @property
+    def tables(self) -> Sequence[TableResult]: ...
+    @property
+    def bytes_written(self) -> int: ...
+    @property
+    def duration_seconds(self) -> float: ...
+    @property
+    def load_ids(self) -> Sequence[str]: ...
+    @property
+    def error(self) -> Exception | None: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def rows_loaded(self) -> int: ...
+    @property
+    def category(self) -> str | None: ...  # transient | permanent | partial | configuration
+    @property
+    def rows_per_table(self) -> dict[str, int]: ...
+
+
+class IngestionEngine(Protocol):
+    """Loads the sources of one configured project."""
+
+    def load(
+        self,
+        source: str,
+        *,
+        resources: Sequence[str] | None = None,
+        on_event: Callable[[Any], None] | None = None,
+        strict: bool = False,
+    ) -> LoadResult:
+        """Load ``source`` (only ``resources`` of it, when given); never raises for a failure
+        of the source: the result carries the error. ``on_event`` receives progress events."""
+        ...
+
+
+@runtime_checkable
+class ProjectIngestion(Protocol):
+    """An ingestion plugin configured from a project, as the CLI uses it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def engine(self) -> IngestionEngine: ...
+    @property
+    def sources(self) -> Sequence[SourceSpec]: ...
+
+    def configure(self, artifacts: CompiledArtifacts) -> None: ...
+    def startup(self) -> None: ...
+    def health_check(self, timeout: float = ...) -> HealthStatus: ...
+    def check_storage(self, timeout: float = ...) -> HealthStatus | None: ...
+    def check_source(self, source: SourceSpec, timeout: float = ...) -> HealthStatus: ...
+    def list_tables(self) -> list[str]: ...
+    def read_table(self, name: str, limit: int | None = None) -> Any: ...
+    def table_history(self, name: str) -> list[dict[str, Any]]: ...
