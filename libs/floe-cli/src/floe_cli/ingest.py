@@ -92,6 +92,7 @@ def _print_summary(outcomes: list[LoadResult], as_json: bool) -> None:
                     "tables": o.rows_per_table,
                     "snapshots": {t.table: t.snapshot_id for t in o.tables},
                     "load_ids": list(o.load_ids),
+                    "attempts": o.attempts,
                     "error": _error_line(o),
                     "error_category": str(o.category) if o.category else None,
                 }

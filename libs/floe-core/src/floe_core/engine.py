@@ -57,6 +57,8 @@ class LoadResult(Protocol):
     def category(self) -> str | None: ...  # transient | permanent | partial | configuration
     @property
     def rows_per_table(self) -> dict[str, int]: ...
+    @property
+    def attempts(self) -> int: ...  # 1 + retries of transient failures
 
 
 class IngestionEngine(Protocol):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -59,6 +59,7 @@ class LoadOutcome:
     duration_seconds: float = 0.0
     load_ids: tuple[str, ...] = ()
     error: IngestionError | None = None
+    attempts: int = 0  # 1 + the retries of transient failures it took
 
     @property
     def ok(self) -> bool:
@@ -186,6 +187,7 @@ class LoadEngine:
         log.info("pipeline_started", source=spec.name, status="running")
         started = time.perf_counter()
         handle: DltPipeline | None = None
+        attempts = _Attempts()
         with span(
             "run",
             source_type=spec.type,
@@ -195,8 +197,9 @@ class LoadEngine:
             try:
                 progress = progress_collector(spec.name, on_event) if on_event else None
                 handle = self.pipeline(spec, progress=progress, strict=strict)
-                info = self._run(handle, resources)
+                info = self._run(handle, resources, attempts)
                 outcome = self._committed(handle, info, time.perf_counter() - started)
+                outcome = replace(outcome, attempts=attempts.count)
             except BaseException as exc:
                 if not (isinstance(exc, Exception) or native_panic(exc)):
                     raise  # an interrupt, or the process being torn down
@@ -207,6 +210,7 @@ class LoadEngine:
                     status="failed",
                     duration_seconds=time.perf_counter() - started,
                     error=self._as_error(exc, spec, handle),
+                    attempts=attempts.count,
                 )
             current.set_attribute("ingestion.duration_seconds", outcome.duration_seconds)
             current.set_attribute("ingestion.rows_loaded", outcome.rows_loaded)
@@ -251,7 +255,9 @@ class LoadEngine:
             category=categorize_error(exc),
         )
 
-    def _run(self, handle: DltPipeline, resources: Sequence[str] | None) -> Any:
+    def _run(
+        self, handle: DltPipeline, resources: Sequence[str] | None, attempts: _Attempts
+    ) -> Any:
         """Run the pipeline under its lock, retrying transient failures."""
         from floe_ingestion_dlt.locking import pipeline_lock
         from floe_ingestion_dlt.retry import call_with_retry
@@ -260,7 +266,7 @@ class LoadEngine:
             Path(handle.pipeline.pipelines_dir), handle.name, source_type=handle.source.type
         ):
             return call_with_retry(
-                lambda: _attempt(handle, resources),
+                lambda: _attempt(handle, resources, attempts),
                 self.config.retry_config,
                 pipeline_name=handle.name,
             )
@@ -314,8 +320,16 @@ def native_panic(exc: BaseException) -> bool:
     return kind.__module__ == "pyo3_runtime" and kind.__name__ == "PanicException"
 
 
-def _attempt(handle: DltPipeline, resources: Sequence[str] | None) -> Any:
+class _Attempts:
+    """How many attempts a load took."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def _attempt(handle: DltPipeline, resources: Sequence[str] | None, attempts: _Attempts) -> Any:
     """One attempt at the load; a failure is raised categorized, once, as an IngestionError."""
+    attempts.count += 1
     from floe_ingestion_dlt._dlt_adapter import as_dlt_source, settle_interrupted_run
     from floe_ingestion_dlt.hints import schema_contract
     from floe_ingestion_dlt.loading import as_ingestion_error, discard_unloadable

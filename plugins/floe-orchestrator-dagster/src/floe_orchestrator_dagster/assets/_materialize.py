@@ -87,6 +87,7 @@ def _failure(outcome: LoadOutcome) -> Failure:
             "source_type": outcome.source_type,
             "destination_table": outcome.target,
             "retryable": False,
+            "attempts": outcome.attempts,
         },
         allow_retries=False,
     )
