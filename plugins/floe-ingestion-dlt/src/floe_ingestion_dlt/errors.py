@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from floe_core.errors import FloeError
+from floe_core.errors import FloeConfigError, FloeError
 
 __all__ = [
     "DestinationWriteError",
@@ -70,8 +70,9 @@ class SchemaContractViolation(IngestionError):  # noqa: N818 - contract name
     """Incoming data does not fit the table under the configured schema contract."""
 
 
-class PipelineConfigurationError(IngestionError):
-    """The source or destination configuration is invalid."""
+class PipelineConfigurationError(IngestionError, FloeConfigError):
+    """The source or destination configuration is invalid (a ``FloeConfigError`` too, so
+    callers that report configuration errors need not know the plugin's classes)."""
 
     category = ErrorCategory.CONFIGURATION
 

@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 from floe_core.artifacts import CompiledArtifacts
-from floe_core.errors import FloeConfigError
 from floe_core.health import HealthStatus, probe_within, unhealthy
 from floe_core.ingestion import IngestionConfig, IngestionPlugin, IngestionResult
 from floe_core.spec import DestinationSpec, SourceSpec
@@ -14,7 +13,7 @@ from pydantic import BaseModel
 
 from floe_ingestion_dlt.config import DltIngestionConfig
 from floe_ingestion_dlt.engine import LoadEngine, LoadOutcome
-from floe_ingestion_dlt.errors import PipelineConfigurationError, SourceNotInstalledError
+from floe_ingestion_dlt.errors import SourceNotInstalledError
 from floe_ingestion_dlt.loading import DltPipeline
 from floe_ingestion_dlt.observability import get_logger, span
 from floe_ingestion_dlt.plugins import get_destination_type, get_source_type, source_types
@@ -85,7 +84,8 @@ class DltIngestionPlugin(IngestionPlugin):
 
         Raises:
             ImportError: a source type or what its config needs is not installed.
-            FloeConfigError: a source's config block is invalid (one line naming the field).
+            PipelineConfigurationError: a source's config block is invalid (one line naming the
+                field; it is a ``FloeConfigError`` too).
         """
         with span("startup", source_count=len(self.config.sources)):
             import dlt  # noqa: F401
@@ -96,11 +96,7 @@ class DltIngestionPlugin(IngestionPlugin):
                     source_type = get_source_type(source.type)
                 except SourceNotInstalledError as exc:
                     raise ImportError(str(exc)) from exc
-                try:
-                    config = self.validate_source(source)
-                except PipelineConfigurationError as exc:
-                    raise FloeConfigError(str(exc)) from None
-                source_type.check_imports(config)
+                source_type.check_imports(self.validate_source(source))
             self._started = True
             get_logger().info("plugin_started", plugin=self.name, sources=len(self.config.sources))
 
