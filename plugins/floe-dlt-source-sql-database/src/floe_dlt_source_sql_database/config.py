@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-__all__ = ["DRIVERS", "SqlDatabaseConfig"]
+__all__ = ["DRIVERS", "ColumnOverride", "SqlDatabaseConfig"]
 
 #: URL scheme -> (import name of the driver, package to install).
 DRIVERS: dict[str, tuple[str, str]] = {
@@ -21,6 +22,34 @@ DRIVERS: dict[str, tuple[str, str]] = {
 }
 
 Backend = Literal["connectorx", "pyarrow", "sqlalchemy", "pandas"]
+
+_DECIMAL = re.compile(r"decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)")
+_OVERRIDE_TYPES = "text, bigint or decimal(P,S) with 1 <= P <= 38 and 0 <= S <= P"
+
+
+class ColumnOverride(BaseModel):
+    """How one column lands instead of floe's default for its type."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: str = Field(description=f"the Iceberg type: {_OVERRIDE_TYPES}")
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        text = value.strip().lower()
+        if text in ("text", "bigint"):
+            return text
+        match = _DECIMAL.fullmatch(text)
+        if match and 1 <= int(match[1]) <= 38 and int(match[2]) <= int(match[1]):
+            return f"decimal({int(match[1])},{int(match[2])})"
+        raise ValueError(f"must be {_OVERRIDE_TYPES} (got {value!r})")
+
+    @property
+    def decimal(self) -> tuple[int, int] | None:
+        """(precision, scale) for a ``decimal(P,S)`` override."""
+        match = _DECIMAL.fullmatch(self.type)
+        return (int(match[1]), int(match[2])) if match else None
 
 
 class SqlDatabaseConfig(BaseModel):
@@ -38,6 +67,15 @@ class SqlDatabaseConfig(BaseModel):
         default=None,
         description="how rows are read; default: connectorx for PostgreSQL and MySQL/MariaDB, "
         "pyarrow for SQLite",
+    )
+
+    columns: dict[str, dict[str, ColumnOverride]] = Field(
+        default_factory=dict,
+        description="per table and column, the type to land instead of the default mapping",
+    )
+    zero_dates: Literal["fail", "as_null"] = Field(
+        default="fail",
+        description="MySQL/MariaDB dates with a zero part: fail the load (default) or land NULL",
     )
 
     @field_validator("credentials")

@@ -45,6 +45,54 @@ def _connectorx_url(url: str) -> str:
     return f"{'mysql' if base == 'mariadb' else base}://{rest}"
 
 
+def _loader_class(config: SqlDatabaseConfig) -> type[Any]:
+    """dlt's loader for the backend (floe's own for SQLite by default), reading exactly."""
+    from dlt.sources.sql_database.helpers import get_table_loader_class
+
+    from floe_dlt_source_sql_database.exact import exact_loader
+
+    if config.scheme == "sqlite" and config.backend is None:
+        from floe_dlt_source_sql_database.sqlite_loader import SqliteArrowLoader
+
+        return exact_loader(SqliteArrowLoader, config)
+    return exact_loader(get_table_loader_class(config.effective_backend), config)
+
+
+def _declare_types(
+    source: DltSource, tables: dict[str, Any], config: SqlDatabaseConfig, url: str, name: str
+) -> None:
+    """Give each resource the column types that land, after checking ``config.columns``."""
+    import sqlalchemy as sa
+
+    from floe_dlt_source_sql_database.typemap import plan_table
+
+    dialect = sa.engine.make_url(url).get_dialect().name
+    for table_name, overrides in config.columns.items():
+        table = tables.get(table_name)
+        if table is None:
+            raise PipelineConfigurationError(
+                f"source {name!r} (sql_database): config.columns.{table_name}: no selected "
+                f"table {table_name!r} (selected: {', '.join(sorted(tables))})",
+                source_type="sql_database",
+            )
+        for column in overrides:
+            if column not in table.c:
+                raise PipelineConfigurationError(
+                    f"source {name!r} (sql_database): config.columns.{table_name}.{column}: "
+                    f"table {table_name!r} has no column {column!r} "
+                    f"(columns: {', '.join(c.name for c in table.columns)})",
+                    source_type="sql_database",
+                )
+    for resource in source.selected_resources.values():
+        table = tables.get(resource.name)
+        if table is None:
+            continue
+        plans = plan_table(table, dialect, config.columns.get(table.name), config.zero_dates)
+        hints = {n: p.hint for n, p in plans.items() if "data_type" in p.hint}
+        if hints:
+            resource.apply_hints(columns=hints)
+
+
 class SqlDatabaseSource(SourceType):
     """Tables of SQLite, PostgreSQL and MySQL/MariaDB databases."""
 
@@ -69,11 +117,14 @@ class SqlDatabaseSource(SourceType):
                 f"the {config.scheme} driver {module} is missing: pip install {package} "
                 f"(or {_INSTALL}[{'postgres' if 'postgres' in config.scheme else 'mysql'}])"
             ) from exc
-        if config.effective_backend == "connectorx":
+        if config.effective_backend in ("connectorx", "pandas"):
+            backend = config.effective_backend
             try:
-                __import__("connectorx")
+                __import__(backend)
             except ImportError as exc:
-                raise ImportError("connectorx is missing: pip install connectorx") from exc
+                raise ImportError(
+                    f"{backend} (backend: {backend}) is missing: pip install {backend}"
+                ) from exc
 
     def resource_names(self, config: BaseModel, context: SourceContext) -> list[str] | None:
         """The tables listed in ``config.tables``; ``all`` is known only by connecting."""
@@ -90,13 +141,10 @@ class SqlDatabaseSource(SourceType):
         backend_kwargs: dict[str, Any] = {}
         if config.effective_backend == "connectorx":
             backend_kwargs = {"conn": _connectorx_url(url), "return_type": "arrow"}
-        loader: dict[str, Any] = {}
-        if config.scheme == "sqlite" and config.backend is None:
-            from floe_dlt_source_sql_database.sqlite_loader import SqliteArrowLoader
-
-            loader["table_loader_class"] = SqliteArrowLoader
+        reflected: dict[str, Any] = {}
         source = sql_database(
-            **loader,
+            table_loader_class=_loader_class(config),
+            table_adapter_callback=lambda table: reflected.setdefault(table.name, table),
             credentials=url,
             schema=config.schema_name,
             table_names=None if config.tables == "all" else list(config.tables),
@@ -105,6 +153,7 @@ class SqlDatabaseSource(SourceType):
             reflection_level="full_with_precision",
             backend_kwargs=backend_kwargs,
         )
+        _declare_types(source, reflected, config, url, context.source_name)
         cursor = config.cursor_field or context.cursor_field
         if cursor:
             with_cursor = [
