@@ -98,6 +98,15 @@ SOURCE_ERRORS = {
     ),
     "bad_backend": ("tables: [orders], backend: turbo", "config.backend: Input should be"),
     "tables_wrong_type": ("tables: 5", "config.tables"),
+    "override_type": (
+        "tables: [orders], columns: {orders: {amount: {type: 'decimal(40,2)'}}}",
+        "config.columns.orders.amount.type: must be text, bigint or decimal(P,S)",
+    ),
+    "override_key": (
+        "tables: [orders], columns: {orders: {amount: {type: text, nulls: keep}}}",
+        "config.columns.orders.amount.nulls: unknown key",
+    ),
+    "zero_dates": ("tables: [orders], zero_dates: 'null'", "config.zero_dates: Input should be"),
 }
 
 
@@ -129,6 +138,19 @@ def test_missing_cursor_column_is_a_configuration_error(project: Path) -> None:
     result = floe("ingest", "run", cwd=project)
     assert result.returncode == 2
     assert "config.cursor_field: no selected table has a column 'nope'" in result.stdout
+
+
+def test_override_of_a_missing_column_is_a_configuration_error(project: Path) -> None:
+    (project / "floe.yaml").write_text(
+        "ingestion:\n  sources:\n    - name: shop\n      type: sql_database\n"
+        "      config: {credentials: 'sqlite:///shop.db', tables: [orders],\n"
+        "               columns: {orders: {amout: {type: text}}}}\n"
+        "      destination: {namespace: bronze}\n",
+        encoding="utf-8",
+    )
+    result = floe("ingest", "run", cwd=project)
+    assert result.returncode == 2
+    assert "config.columns.orders.amout: table 'orders' has no column 'amout'" in result.stdout
 
 
 def test_uninstalled_source_type_names_its_package(project: Path) -> None:
