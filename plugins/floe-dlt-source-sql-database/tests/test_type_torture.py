@@ -9,7 +9,6 @@ lands).
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -65,8 +64,8 @@ POSTGRESQL = [
     Case(
         "c_double",
         "double precision",
-        ("0.1", "1.7976931348623157e308", "5e-324", "'NaN'", "'-Infinity'"),
-        (0.1, 1.7976931348623157e308, 5e-324, float("nan"), float("-inf")),
+        ("0.1", "1.7976931348623157e308", "5e-324", "'NaN'", "'-Infinity'", "'-0'"),
+        (0.1, 1.7976931348623157e308, 5e-324, float("nan"), float("-inf"), -0.0),
         "double",
     ),
     Case(
@@ -326,6 +325,23 @@ MYSQL = [
         "represented",
         driver=False,  # the driver returns timedelta
     ),
+    Case(
+        "c_timestamp",
+        "timestamp(6) NULL",
+        ("'2024-03-01 12:00:00.5'",),
+        (datetime(2024, 3, 1, 12, 0, 0, 500000),),  # the session time zone: UTC here
+        "timestamp|timestamptz",
+        norm=lambda v: v.replace(tzinfo=None) if isinstance(v, datetime) else v,
+    ),
+    Case("c_inet6", "inet6", ("'::1'",), ("::1",), "string", "represented"),
+    Case(
+        "c_uuid",
+        "uuid",
+        ("'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'",),
+        ("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",),
+        "string",
+        "represented",
+    ),
     Case("c_year", "year", ("2024", "1901"), (2024, 1901), "long"),
     Case("c_bit4", "bit(4)", ("b'0101'",), ("0101",), "string", "represented"),
     Case("c_bit64", "bit(64)", ("b'" + "1" * 64 + "'",), ("1" * 64,), "string", "represented"),
@@ -482,8 +498,8 @@ def _norm(case: Case, value: Any) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
-        return math.isnan(b)
+    if isinstance(a, float) and isinstance(b, float):
+        return repr(a) == repr(b)  # NaN equals NaN; -0.0 is not 0.0
     return bool(a == b) and type(a) is type(b)
 
 
@@ -571,3 +587,27 @@ def test_unrepresentable_values_fail_the_table_naming_the_column(
     landed = floe_project.read(f"bronze.{db.table}").sort_by("id")
     for case in cases:
         assert landed[case.column].to_pylist() == [*case.overridden, None]
+
+
+@pytest.mark.parametrize("db", ["postgresql", "mysql"], indirect=True)
+def test_incremental_loads_check_only_the_rows_they_read(
+    floe_project: FloeProject, db: SourceDb
+) -> None:
+    bad = "'infinity'" if db.dialect == "postgresql" else "'0000-00-00'"
+    db.execute(
+        f"CREATE TABLE {db.table} (id INTEGER PRIMARY KEY, amount NUMERIC(12,2), d DATE)",
+        f"INSERT INTO {db.table} VALUES (1, 1.5, '2024-01-01')",
+    )
+    project = _project(floe_project, db, "default", ", cursor_field: id")
+    assert project.run().result.rows_loaded == 1
+
+    db.execute(f"INSERT INTO {db.table} VALUES (2, 2.25, {bad})")
+    with pytest.raises(SourceDataError) as caught:
+        project.run()
+    assert f"table {db.table}, column d: " in str(caught.value)
+
+    db.execute(f"UPDATE {db.table} SET d = '2024-01-02' WHERE id = 2")
+    assert project.run().result.rows_loaded == 1
+    landed = project.read(f"bronze.{db.table}").sort_by("id")
+    assert landed["amount"].to_pylist() == [Decimal("1.50"), Decimal("2.25")]
+    assert landed["d"].to_pylist() == [date(2024, 1, 1), date(2024, 1, 2)]

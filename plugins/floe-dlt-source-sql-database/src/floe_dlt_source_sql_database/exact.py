@@ -69,25 +69,30 @@ class _ExactLoader(BaseTableLoader):
             yield self._convert(item)
 
     def _refuse(self) -> None:
-        """Fail before extraction if a column holds a value its plan refuses."""
-        checks = [(n, p) for n, p in self.plans.items() if p.refuse is not None]
-        if not checks:
+        """Fail before extraction if a row this load reads holds a value its plan refuses."""
+        checks = {n: p.refuse for n, p in self.plans.items() if p.refuse is not None}
+        base = super().make_query()
+        if not checks or not isinstance(base, sa.Select):
             return
+        found = base.with_only_columns(
+            *(
+                sa.case((refuse, sa.cast(self.table.c[name], sa.String))).label(name)
+                for name, refuse in checks.items()
+            )
+        )
+        found = found.where(sa.or_(*checks.values())).order_by(None).limit(1)
         with self.engine.connect() as connection:
-            for name, plan in checks:
-                column = self.table.c[name]
-                text = sa.cast(column, sa.String)
-                found = connection.execute(
-                    sa.select(text).where(plan.refuse).limit(1)  # type: ignore[arg-type]
-                ).first()
-                if found is not None:
-                    raise InexactValueError(
-                        self.table.name,
-                        name,
-                        found[0],
-                        plan.problem,
-                        plan.fix or _fix(self.table.name, name),
-                    )
+            row = connection.execute(found).mappings().first()
+        for name in checks:
+            if row is not None and row[name] is not None:
+                plan = self.plans[name]
+                raise InexactValueError(
+                    self.table.name,
+                    name,
+                    row[name],
+                    plan.problem,
+                    plan.fix or _fix(self.table.name, name),
+                )
 
     def _convert(self, item: Any) -> Any:
         if isinstance(item, list):

@@ -188,12 +188,15 @@ def _mysql(column: sa.Column[Any], dialect: str, zero_dates: ZeroDates) -> Colum
             f"set config.zero_dates: as_null to land such dates as NULL, or "
             f"config.columns.{column.table.name}.{name}.type: text to land them as text",
         )
-    if isinstance(kind, (mysql.ENUM, mysql.SET, mysql.BIT, sa.Time, sa.JSON)):
-        return _as_text(column, dialect)  # TIME is a duration (-838:59:59 to 838:59:59)
-    if isinstance(kind, (mysql.VARBINARY, sa.LargeBinary)):
+    if isinstance(kind, (sa.VARBINARY, sa.LargeBinary)):
         hint = _hint(name, "binary")  # a maximum length, not dlt's fixed-width binary
         return ColumnPlan(column.label(name), hint, hint)
-    return None
+    if isinstance(kind, (sa.Integer, sa.BINARY, sa.Boolean)) or (
+        isinstance(kind, sa.String) and not isinstance(kind, (mysql.ENUM, mysql.SET))
+    ):
+        return None
+    # TIME (a duration, -838:59:59 to 838:59:59), BIT, ENUM, SET, JSON, UUID, INET6, ...
+    return _as_text(column, dialect)
 
 
 def _sqlite(column: sa.Column[Any]) -> ColumnPlan | None:
