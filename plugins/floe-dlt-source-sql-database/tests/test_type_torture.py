@@ -58,7 +58,7 @@ POSTGRESQL = [
         "real",
         ("0.1", "'NaN'", "'Infinity'", "'-Infinity'"),
         (f32(0.1), float("nan"), float("inf"), float("-inf")),
-        "float|double",
+        "float",
         norm=f32,
     ),
     Case(
@@ -249,7 +249,7 @@ POSTGRESQL = [
 
 MYSQL = [
     Case("c_tinyint", "tinyint", ("-128", "127"), (-128, 127), "int|long"),
-    Case("c_tinyint1", "tinyint(1)", ("5", "0"), (5, 0), "int|boolean|long"),
+    Case("c_tinyint1", "tinyint(1)", ("5", "0"), (5, 0), "int|long"),
     Case("c_tinyint_u", "tinyint unsigned", ("255",), (255,), "long"),
     Case("c_smallint_u", "smallint unsigned", ("65535",), (65535,), "long"),
     Case("c_mediumint", "mediumint", ("-8388608", "8388607"), (-8388608, 8388607), "int|long"),
@@ -263,9 +263,7 @@ MYSQL = [
         "decimal(20, 0)",
         driver=False,  # the driver returns int
     ),
-    Case(
-        "c_float", "float", ("0.1", "-3.4e38"), (f32(0.1), f32(-3.4e38)), "float|double", norm=f32
-    ),
+    Case("c_float", "float", ("0.1", "-3.4e38"), (f32(0.1), f32(-3.4e38)), "float", norm=f32),
     Case(
         "c_double",
         "double",

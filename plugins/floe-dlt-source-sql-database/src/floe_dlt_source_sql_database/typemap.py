@@ -52,6 +52,13 @@ def _hint(name: str, data_type: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _single(kind: Any, dialect: str) -> bool:
+    """A single-precision float column (MySQL's REAL is a double)."""
+    if _is_mysql(dialect):
+        return isinstance(kind, mysql.FLOAT) and (kind.precision or 0) <= 24
+    return dialect == "postgresql" and isinstance(kind, sa.REAL)
+
+
 def _is_mysql(dialect: str) -> bool:
     return dialect in ("mysql", "mariadb")
 
@@ -231,7 +238,10 @@ def plan_table(
             # MySQL's DOUBLE reflects as asdecimal, which would read floats as Decimal
             hint = _hint(column.name, "double")
             read: Expr = sa.type_coerce(column, sa.Double(asdecimal=False)).label(column.name)
-            plan = ColumnPlan(read, hint, hint)
+            # drivers return a single-precision value as the double of its shortest text; the
+            # nearest float32 to that is the stored value again
+            single = pa.float32() if _single(column.type, dialect) else None
+            plan = ColumnPlan(read, hint, hint, single)
         elif dialect == "postgresql":
             plan = _postgresql(column)
         elif _is_mysql(dialect):
