@@ -106,6 +106,14 @@ POSTGRESQL = [
         "represented",
     ),
     Case(
+        "c_num_neg_scale",
+        "numeric(3,-2)",
+        ("12345",),
+        ("12300",),  # PostgreSQL rounds on insert; its text of what it holds
+        "string",
+        "represented",
+    ),
+    Case(
         "c_money",
         "money",
         ("92233720368547758.07", "-92233720368547758.08", "0.01"),

@@ -126,7 +126,7 @@ def _numeric(column: sa.Column[Any], dialect: str) -> ColumnPlan:
     kind = column.type
     assert isinstance(kind, sa.Numeric)
     precision, scale = kind.precision, kind.scale or 0
-    if precision is None or precision > MAX_PRECISION:
+    if precision is None or precision > MAX_PRECISION or not 0 <= scale <= precision:
         return _as_text(column, dialect)  # no Iceberg decimal holds every value: exact text
     return _decimal(column, dialect, precision, scale)
 
