@@ -73,7 +73,7 @@ class SqlDatabaseConfig(BaseModel):
         default_factory=dict,
         description="per table and column, the type to land instead of the default mapping",
     )
-    zero_dates: Literal["fail", "as_null"] = Field(
+    zero_dates: Literal["fail", "as_null"] = Field(  # typemap.ZeroDates
         default="fail",
         description="MySQL/MariaDB dates with a zero part: fail the load (default) or land NULL",
     )

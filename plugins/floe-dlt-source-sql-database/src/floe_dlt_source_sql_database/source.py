@@ -64,9 +64,11 @@ def _declare_types(
     """Give each resource the column types that land, after checking ``config.columns``."""
     import sqlalchemy as sa
 
-    from floe_dlt_source_sql_database.typemap import plan_table
+    from floe_dlt_source_sql_database.typemap import note_unknown_types, plan_table
 
     dialect = sa.engine.make_url(url).get_dialect().name
+    if dialect in ("mysql", "mariadb"):
+        note_unknown_types(url, list(tables.values()), config.schema_name)
     for table_name, overrides in config.columns.items():
         table = tables.get(table_name)
         if table is None:

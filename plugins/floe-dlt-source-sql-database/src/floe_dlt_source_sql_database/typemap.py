@@ -10,7 +10,7 @@ extraction and fail the table the same way. The README's type table documents ea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -18,13 +18,48 @@ from sqlalchemy.dialects import mysql, postgresql
 
 from floe_dlt_source_sql_database.config import ColumnOverride
 
-__all__ = ["ColumnPlan", "ZeroDates", "plan_table"]
+__all__ = ["ColumnPlan", "ZeroDates", "note_unknown_types", "plan_table"]
 
 Expr = sa.ColumnElement[Any]
-ZeroDates = str  # "fail" | "as_null", validated by the config model
+ZeroDates = Literal["fail", "as_null"]
 
 #: Widest decimal Iceberg holds.
 MAX_PRECISION = 38
+#: MySQL/MariaDB spatial types, which SQLAlchemy does not know.
+_SPATIAL = {
+    "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
+    "multipolygon", "geometrycollection",
+}  # fmt: skip
+#: Where a column SQLAlchemy does not know keeps the database's name of its type.
+TYPE_INFO = "floe_source_type"
+
+
+def note_unknown_types(url: str, tables: list[sa.Table], schema: str | None) -> None:
+    """Record in ``column.info`` the MySQL/MariaDB type of each column SQLAlchemy reflected as
+    ``NullType``, from ``information_schema``."""
+    unknown = {
+        (t.name, c.name): c
+        for t in tables
+        for c in t.columns
+        if isinstance(c.type, sa.types.NullType)
+    }
+    if not unknown:
+        return
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS "
+                    "WHERE TABLE_SCHEMA = COALESCE(:schema, DATABASE())"
+                ),
+                {"schema": schema},
+            ).all()
+    finally:
+        engine.dispose()
+    for table, column, data_type in rows:
+        if (table, column) in unknown:
+            unknown[(table, column)].info[TYPE_INFO] = str(data_type).lower()
 
 
 @dataclass(frozen=True)
@@ -72,6 +107,8 @@ def _text(column: sa.Column[Any], dialect: str) -> Expr:
         return _iso_interval(column)
     if isinstance(kind, mysql.BIT):
         return sa.func.lpad(sa.func.bin(column), kind.length or 1, "0")
+    if column.info.get(TYPE_INFO) in _SPATIAL:  # EWKT: WKT keeps each coordinate's double exactly
+        return sa.func.concat("SRID=", sa.func.st_srid(column), ";", sa.func.st_astext(column))
     return sa.cast(column, sa.String if _is_mysql(dialect) else sa.Text)
 
 
