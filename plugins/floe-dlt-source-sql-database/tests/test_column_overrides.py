@@ -43,7 +43,7 @@ def test_decimal_override_lands_exactly_and_refuses_what_does_not_fit(
     overrides = (
         f"columns: {{{db.table}: {{amount: {{type: 'decimal(18, 4)'}}, code: {{type: bigint}}}}}}"
     )
-    assert _project(floe_project, db, overrides).run().result.rows_loaded == 2
+    assert _project(floe_project, db, overrides).run().rows_loaded == 2
     name = f"bronze.{db.table}"
     landed = floe_project.read(name).sort_by("id")
     assert landed["amount"].to_pylist() == [Decimal("12345678901234.5678"), None]
@@ -88,7 +88,7 @@ def test_zero_dates_land_as_null_only_when_asked(
     assert f"table {db.table}, column d: '0000-00-00' is a date with a zero part" in message
     assert "set config.zero_dates: as_null" in message
 
-    assert _project(floe_project, db, "zero_dates: as_null").run().result.rows_loaded == 3
+    assert _project(floe_project, db, "zero_dates: as_null").run().rows_loaded == 3
     landed = floe_project.read(f"bronze.{db.table}").sort_by("id")
     assert landed["d"].to_pylist() == [None, date(2024, 2, 29), None]
     assert [v.replace(tzinfo=None) if v else v for v in landed["at"].to_pylist()] == [

@@ -557,8 +557,8 @@ def test_every_type_lands_exactly_or_as_its_text(
     cases = [c for c in CASES[db.dialect] if c.kind != "refused"]
     rows = _create(db, cases)
     run = _project(floe_project, db, backend).run()
-    assert run.result.success
-    assert run.tables == {db.table: rows}
+    assert run.ok
+    assert run.rows_per_table == {f"bronze.{db.table}": rows}
 
     name = f"bronze.{db.table}"
     by_pyiceberg = floe_project.read(name).sort_by("id")
@@ -605,7 +605,7 @@ def test_unrepresentable_values_fail_the_table_naming_the_column(
 
     columns = f", columns: {{{db.table}: {{{', '.join(overrides)}}}}}"
     run = _project(floe_project, db, "default", columns).run()
-    assert run.result.success
+    assert run.ok
     landed = floe_project.read(f"bronze.{db.table}").sort_by("id")
     for case in cases:
         assert landed[case.column].to_pylist() == [*case.overridden, None]
@@ -621,7 +621,7 @@ def test_incremental_loads_check_only_the_rows_they_read(
         f"INSERT INTO {db.table} VALUES (1, 1.5, '2024-01-01')",
     )
     project = _project(floe_project, db, "default", ", cursor_field: id")
-    assert project.run().result.rows_loaded == 1
+    assert project.run().rows_loaded == 1
 
     db.execute(f"INSERT INTO {db.table} VALUES (2, 2.25, {bad})")
     with pytest.raises(SourceDataError) as caught:
@@ -629,7 +629,7 @@ def test_incremental_loads_check_only_the_rows_they_read(
     assert f"table {db.table}, column d: " in str(caught.value)
 
     db.execute(f"UPDATE {db.table} SET d = '2024-01-02' WHERE id = 2")
-    assert project.run().result.rows_loaded == 1
+    assert project.run().rows_loaded == 1
     landed = project.read(f"bronze.{db.table}").sort_by("id")
     assert landed["amount"].to_pylist() == [Decimal("1.50"), Decimal("2.25")]
     assert landed["d"].to_pylist() == [date(2024, 1, 1), date(2024, 1, 2)]
