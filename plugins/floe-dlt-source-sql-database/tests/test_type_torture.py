@@ -448,9 +448,9 @@ CASES: dict[str, list[Case]] = {"postgresql": POSTGRESQL, "mysql": MYSQL, "sqlit
 
 
 BACKENDS = {
-    "postgresql": ["connectorx", "pyarrow", "sqlalchemy"],
-    "mysql": ["connectorx", "pyarrow", "sqlalchemy"],
-    "sqlite": ["default", "pyarrow", "sqlalchemy", "connectorx"],
+    "postgresql": ["connectorx", "pyarrow", "sqlalchemy", "pandas"],
+    "mysql": ["connectorx", "pyarrow", "sqlalchemy", "pandas"],
+    "sqlite": ["default", "pyarrow", "sqlalchemy", "connectorx", "pandas"],
 }
 
 

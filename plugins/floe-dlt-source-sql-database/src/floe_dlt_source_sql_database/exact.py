@@ -38,6 +38,10 @@ class _ExactLoader(BaseTableLoader):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.backend == "pandas":
+            # dlt's data frames fail on binary columns and would need pandas: the same rows
+            # built straight into Arrow land the same values
+            self.backend = "pyarrow"
         config = self.floe_config
         self.plans: dict[str, ColumnPlan] = plan_table(
             self.table,
@@ -97,8 +101,6 @@ class _ExactLoader(BaseTableLoader):
     def _convert(self, item: Any) -> Any:
         if isinstance(item, list):
             item = self._rows_to_arrow(item)
-        elif not isinstance(item, pa.Table):  # the pandas backend's data frame
-            item = pa.Table.from_pandas(item, preserve_index=False)
         for name, plan in self.plans.items():
             if plan.arrow is not None and name in item.column_names:
                 array = self._cast(name, item.column(name), plan.arrow)

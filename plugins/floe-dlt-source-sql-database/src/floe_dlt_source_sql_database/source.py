@@ -119,14 +119,11 @@ class SqlDatabaseSource(SourceType):
                 f"the {config.scheme} driver {module} is missing: pip install {package} "
                 f"(or {_INSTALL}[{'postgres' if 'postgres' in config.scheme else 'mysql'}])"
             ) from exc
-        if config.effective_backend in ("connectorx", "pandas"):
-            backend = config.effective_backend
+        if config.effective_backend == "connectorx":
             try:
-                __import__(backend)
+                __import__("connectorx")
             except ImportError as exc:
-                raise ImportError(
-                    f"{backend} (backend: {backend}) is missing: pip install {backend}"
-                ) from exc
+                raise ImportError("connectorx is missing: pip install connectorx") from exc
 
     def resource_names(self, config: BaseModel, context: SourceContext) -> list[str] | None:
         """The tables listed in ``config.tables``; ``all`` is known only by connecting."""
