@@ -243,6 +243,15 @@ POSTGRESQL = [
         "refused",
         overridden=("4713-01-01 00:00:00 BC",),
     ),
+    Case(
+        "c_tstz_far",
+        "timestamptz",
+        ("'10000-01-01 00:00:00+00'",),
+        (),
+        "timestamptz",
+        "refused",
+        overridden=("10000-01-01 00:00:00+00",),
+    ),
     Case("c_time_24", "time", ("'24:00:00'",), (), "time", "refused", overridden=("24:00:00",)),
     Case(
         "c_num_nan",

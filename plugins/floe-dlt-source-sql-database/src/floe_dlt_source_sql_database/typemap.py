@@ -192,10 +192,11 @@ def _postgresql(column: sa.Column[Any]) -> ColumnPlan | None:
             "is 24:00:00, which an Iceberg time cannot hold",
         )
     if isinstance(kind, (sa.Date, sa.DateTime)):
-        year = sa.extract("year", column)
+        # ±infinity compare beyond every date; ranges an index on the column can answer
+        first, after = (sa.cast(sa.literal(d), kind) for d in ("0001-01-01", "10000-01-01"))
         return _refusing(
             _native(column),
-            sa.or_(sa.not_(sa.func.isfinite(column)), year < 1, year > 9999),
+            sa.or_(column < first, column >= after),
             "is outside the years 1 to 9999 that every reader of a date takes",
         )
     native = (sa.Integer, sa.Float, sa.Boolean, sa.LargeBinary)
