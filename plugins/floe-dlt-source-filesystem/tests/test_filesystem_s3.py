@@ -104,8 +104,17 @@ def test_health_reports_whether_the_bucket_is_listable(
 
 
 def test_health_of_a_local_folder(floe_project: FloeProject, local_files: Files) -> None:
+    local_files.write("x.csv", ROWS)
     _source(floe_project, f'bucket_url: "{local_files.url}", file_glob: "*.csv"')
     assert _health(floe_project) is HealthState.HEALTHY
+
+    _source(floe_project, f'bucket_url: "{local_files.url}", file_glob: "orders/*.csv"')
+    plugin = floe_project.plugin()
+    status = plugin.check_source(plugin.config.sources[0])
+    assert status.state is HealthState.UNHEALTHY
+    assert status.message == (
+        f"config.file_glob: no file in {local_files.root} matches 'orders/*.csv'"
+    )
 
     _source(floe_project, 'bucket_url: "missing_folder", file_glob: "*.csv"')
     assert _health(floe_project) is HealthState.UNHEALTHY

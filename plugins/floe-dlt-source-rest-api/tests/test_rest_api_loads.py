@@ -480,10 +480,12 @@ def test_health_check(rest: RestProject) -> None:
         {"client": {"base_url": closed_port_url()}, "resources": ["x"]}
     )
 
+    rest.serve("/x", lambda _: reply([{"id": 1}]))
+
     healthy = source.health_check(up, context, timeout=2.0)
     unhealthy = source.health_check(down, context, timeout=2.0)
 
     assert healthy.state is HealthState.HEALTHY, healthy.message
-    assert healthy.message.startswith(f"rest_api: {rest.url()} answered HTTP ")
+    assert healthy.message == "rest_api: first page of x answered"
     assert unhealthy.state is HealthState.UNHEALTHY
-    assert "cannot be reached: ConnectionError" in unhealthy.message
+    assert unhealthy.message.startswith("resource 'x': ConnectionError: GET ")

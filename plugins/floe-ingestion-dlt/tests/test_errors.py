@@ -109,3 +109,36 @@ def test_secrets_nested_anywhere_in_a_config_are_redacted() -> None:
     )
     text = "failed with tok-123 and hdr-456 for postgresql://u:pa55word@h/db, pw pa55word"
     assert redact(text, _secret_values(config)) == "failed with *** and *** for ***, pw ***"
+
+
+@pytest.mark.parametrize(
+    ("errno", "category"),
+    [
+        (1045, ErrorCategory.PERMANENT),  # access denied: wrong password or unknown user
+        (1044, ErrorCategory.PERMANENT),  # access denied to the database
+        (1698, ErrorCategory.PERMANENT),
+        (1142, ErrorCategory.PERMANENT),  # table access denied
+        (1049, ErrorCategory.CONFIGURATION),  # unknown database
+        (1146, ErrorCategory.CONFIGURATION),  # table does not exist
+        (2003, ErrorCategory.TRANSIENT),  # cannot connect
+        (2013, ErrorCategory.TRANSIENT),  # lost connection
+        (1213, ErrorCategory.TRANSIENT),  # deadlock
+    ],
+)
+def test_mysql_errors_by_number(errno: int, category: ErrorCategory) -> None:
+    import pymysql
+
+    driver = pymysql.err.OperationalError(errno, "any text")
+    wrapped = sa_exc.OperationalError("SELECT 1", {}, driver)
+    assert categorize_error(wrapped) is category
+    assert categorize_error(driver) is category
+
+
+def test_a_driver_error_without_a_code_keeps_the_class_rule() -> None:
+    import pymysql
+
+    driver = pymysql.err.OperationalError("no number")
+    assert categorize_error(sa_exc.OperationalError("x", {}, driver)) is ErrorCategory.TRANSIENT
+    assert categorize_error(sa_exc.InvalidRequestError("no such table")) is (
+        ErrorCategory.CONFIGURATION
+    )

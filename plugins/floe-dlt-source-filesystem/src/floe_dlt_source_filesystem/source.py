@@ -207,6 +207,17 @@ class FilesystemSource(SourceType):
             return HealthStatus(HealthState.UNHEALTHY, f"{bucket_url}: listing is not permitted")
         if not config.is_s3 and not Path(bucket_url).is_dir():
             return HealthStatus(HealthState.UNHEALTHY, f"{bucket_url} is not a folder")
+        from dlt.common.storages.fsspec_filesystem import glob_files
+
+        first = next(iter(glob_files(fs, bucket_url, config.file_glob)), None)
+        if first is None:
+            return HealthStatus(
+                HealthState.UNHEALTHY,
+                f"config.file_glob: no file in {bucket_url} matches {config.file_glob!r}",
+                {"entries": len(entries), "category": "configuration"},
+            )
         return HealthStatus(
-            HealthState.HEALTHY, f"{bucket_url} is listable", {"entries": len(entries)}
+            HealthState.HEALTHY,
+            f"{bucket_url}: {config.file_glob!r} matches files (first: {first['relative_path']})",
+            {"entries": len(entries)},
         )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import importlib
 
-from floe_core.health import HealthState, HealthStatus
+from floe_core.health import HealthStatus
 from floe_ingestion_dlt.errors import PipelineConfigurationError
 from floe_ingestion_dlt.hints import apply_destination_hints
 from floe_ingestion_dlt.types import DltSource, SourceContext, SourceType
 from pydantic import BaseModel
 
-from floe_dlt_source_rest_api.config import RestApiConfig
-from floe_dlt_source_rest_api.session import Redactor, build_session, sanitize_url
+from floe_dlt_source_rest_api.checks import add_selector_checks, first_pages
+from floe_dlt_source_rest_api.config import HttpSettings, RestApiConfig
+from floe_dlt_source_rest_api.session import Redactor, build_session
 
 __all__ = ["RestApiSource"]
 
@@ -45,6 +46,7 @@ class RestApiSource(SourceType):
         redact = Redactor(config)
         spec = config.to_dlt()
         spec["client"]["session"] = build_session(config, redact)
+        add_selector_checks(spec, context, redact)
         try:
             source = rest_api_source(spec, name=context.source_name)  # type: ignore[arg-type]
         except (ValueError, TypeError, DltException) as exc:
@@ -58,22 +60,9 @@ class RestApiSource(SourceType):
     def health_check(
         self, config: BaseModel, context: SourceContext, timeout: float
     ) -> HealthStatus:
-        """Any HTTP answer to a GET of ``base_url`` means the API is reachable."""
-        import requests
-
+        """The first page of every resource answers, with its auth (one attempt each)."""
         assert isinstance(config, RestApiConfig)
-        redact = Redactor(config)
-        url = sanitize_url(config.client.base_url, redact)
-        try:
-            response = requests.get(config.client.base_url, timeout=timeout)
-        except requests.RequestException as exc:
-            detail = redact(" ".join(str(exc).split()))
-            return HealthStatus(
-                HealthState.UNHEALTHY,
-                f"{self.name}: {url} cannot be reached: {type(exc).__name__}: {detail}",
-            )
-        return HealthStatus(
-            HealthState.HEALTHY,
-            f"{self.name}: {url} answered HTTP {response.status_code}",
-            details={"status_code": response.status_code},
-        )
+        once = HttpSettings(timeout_seconds=timeout, max_attempts=1, backoff_factor=0)
+        config = config.model_copy(update={"http": once})
+        source = self.build(config, context)
+        return first_pages(source, Redactor(config))

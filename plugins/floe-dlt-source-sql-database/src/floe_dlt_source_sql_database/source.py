@@ -177,14 +177,55 @@ class SqlDatabaseSource(SourceType):
     def health_check(
         self, config: BaseModel, context: SourceContext, timeout: float
     ) -> HealthStatus:
+        """Connect, and check that every configured table (or, for ``all``, one) exists."""
         import sqlalchemy as sa
 
         assert isinstance(config, SqlDatabaseConfig)
         self._check_driver(config)
-        engine = sa.create_engine(resolve_url(config, context.project_dir))
+        engine = sa.create_engine(
+            resolve_url(config, context.project_dir), connect_args=_connect_timeout(config, timeout)
+        )
         try:
             with engine.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
+                inspector = sa.inspect(connection)
+                present = set(inspector.get_table_names(schema=config.schema_name))
+                present |= set(inspector.get_view_names(schema=config.schema_name))
+        except sa.exc.DBAPIError as exc:
+            return _refused(config, exc)
         finally:
             engine.dispose()
-        return HealthStatus(HealthState.HEALTHY, f"{config.scheme} database answers")
+        where = f"schema {config.schema_name!r}" if config.schema_name else "the database"
+        if config.tables == "all":
+            if not present:
+                return HealthStatus(HealthState.UNHEALTHY, f"{where} has no tables")
+            return HealthStatus(HealthState.HEALTHY, f"{config.scheme}: {len(present)} tables")
+        missing = [table for table in config.tables if table not in present]
+        if missing:
+            return HealthStatus(
+                HealthState.UNHEALTHY,
+                f"config.tables: {where} has no table{'s' if len(missing) > 1 else ''} "
+                + ", ".join(map(repr, missing)),
+                {"missing_tables": missing, "category": "configuration"},
+            )
+        return HealthStatus(
+            HealthState.HEALTHY, f"{config.scheme}: tables {', '.join(config.tables)} exist"
+        )
+
+
+def _connect_timeout(config: SqlDatabaseConfig, timeout: float) -> dict[str, Any]:
+    """The driver's own connect timeout, so a check never hangs on an unreachable server."""
+    return {} if config.scheme == "sqlite" else {"connect_timeout": max(1, round(timeout))}
+
+
+def _refused(config: SqlDatabaseConfig, exc: BaseException) -> HealthStatus:
+    """The database refused or could not be reached: the driver's reason and its category."""
+    from floe_ingestion_dlt.errors import categorize_error
+
+    orig = getattr(exc, "orig", None) or exc
+    reason = " ".join(str(orig).split())
+    category = categorize_error(exc).value
+    return HealthStatus(
+        HealthState.UNHEALTHY,
+        f"{config.scheme} database: {type(orig).__name__}: {reason} ({category})",
+        {"category": category},
+    )

@@ -93,6 +93,18 @@ _TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 _PERMANENT_STATUS = {401, 403}
 _CONFIGURATION_STATUS = {400, 404, 405, 410, 422}
 
+# PostgreSQL SQLSTATEs (errcodes appendix): authentication/authorization is permanent; a missing
+# database, schema, table or column is configuration; connection, resource, operator-intervention
+# and serialization classes are transient.
+_PG_PERMANENT = {"28000", "28P01", "42501"}
+_PG_CONFIGURATION = {"3D000", "3F000", "42P01", "42703"}
+_PG_TRANSIENT_CLASSES = ("08", "40", "53", "57")
+# MySQL/MariaDB server error numbers (1xxx) and client error numbers (2xxx).
+_MYSQL_PERMANENT = {1044, 1045, 1142, 1143, 1227, 1698}  # access denied (user, db, table, ...)
+_MYSQL_CONFIGURATION = {1049, 1054, 1146}  # unknown database, column, table
+_MYSQL_TRANSIENT = {1040, 1205, 1213, 2002, 2003, 2006, 2013}
+_MYSQL_DRIVERS = ("pymysql", "MySQLdb", "mysql")
+
 
 def root_cause(exc: BaseException) -> BaseException:
     """Unwrap dlt's ``PipelineStepFailed``, job and resource-extraction wrappers."""
@@ -123,6 +135,50 @@ def _http_status(exc: BaseException) -> int | None:
     return status if isinstance(status, int) else None
 
 
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE a PostgreSQL driver attached (psycopg2 ``pgcode``, psycopg ``sqlstate``)."""
+    for name in ("pgcode", "sqlstate"):
+        code = getattr(exc, name, None)
+        if isinstance(code, str) and len(code) == 5:
+            return code
+    return None
+
+
+def _mysql_errno(exc: BaseException) -> int | None:
+    """The error number a MySQL/MariaDB driver puts first in its exception's arguments."""
+    if type(exc).__module__.split(".", 1)[0] not in _MYSQL_DRIVERS:
+        return None
+    code = exc.args[0] if exc.args else None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
+
+
+def _database_category(exc: BaseException) -> ErrorCategory | None:
+    """Categorize a database driver's error by its code; ``None`` when it carries none."""
+    from sqlalchemy import exc as sa_exc
+
+    driver_error = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    if driver_error is None:
+        return None
+    errno = _mysql_errno(driver_error)  # MySQL drivers also set a (coarser) ``sqlstate``
+    if errno is not None:
+        if errno in _MYSQL_PERMANENT:
+            return ErrorCategory.PERMANENT
+        if errno in _MYSQL_CONFIGURATION:
+            return ErrorCategory.CONFIGURATION
+        if errno in _MYSQL_TRANSIENT:
+            return ErrorCategory.TRANSIENT
+        return None
+    sqlstate = _sqlstate(driver_error)
+    if sqlstate is not None:
+        if sqlstate in _PG_PERMANENT:
+            return ErrorCategory.PERMANENT
+        if sqlstate in _PG_CONFIGURATION:
+            return ErrorCategory.CONFIGURATION
+        if sqlstate.startswith(_PG_TRANSIENT_CLASSES):
+            return ErrorCategory.TRANSIENT
+    return None
+
+
 def _categorize_one(exc: BaseException) -> ErrorCategory | None:
     import requests
     from dlt.common.exceptions import TerminalException, TransientException
@@ -142,9 +198,14 @@ def _categorize_one(exc: BaseException) -> ErrorCategory | None:
         return ErrorCategory.PERMANENT
     if isinstance(exc, (requests.Timeout, requests.ConnectionError, TimeoutError, ConnectionError)):
         return ErrorCategory.TRANSIENT
+    database = _database_category(exc)
+    if database is not None:
+        return database
     if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError, sa_exc.OperationalError)):
         return ErrorCategory.TRANSIENT
-    if isinstance(exc, (sa_exc.NoSuchTableError, sa_exc.ArgumentError, sa_exc.ProgrammingError)):
+    # InvalidRequestError: reflecting a table the database does not have (NoSuchTableError, or
+    # the plain class when several are reflected at once)
+    if isinstance(exc, (sa_exc.InvalidRequestError, sa_exc.ArgumentError, sa_exc.ProgrammingError)):
         return ErrorCategory.CONFIGURATION
     if isinstance(exc, DataValidationError):
         return ErrorCategory.PERMANENT
