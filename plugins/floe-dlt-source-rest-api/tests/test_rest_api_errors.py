@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import yaml
-from dlt.extract.exceptions import ResourceExtractionError
 from floe_core.health import HealthState
 from floe_dlt_source_rest_api.checks import DataSelectorMatchedNothingError
 from floe_ingestion_dlt import ErrorCategory, IngestionError
@@ -123,7 +122,7 @@ def test_a_data_selector_that_matches_nothing_warns_naming_the_resource(
     with capture_logs() as logs:
         run = floe_project.run()
 
-    assert run.result.rows_loaded == 0
+    assert run.rows_loaded == 0
     warnings = [e for e in logs if e["event"] == "data_selector_matched_nothing"]
     assert len(warnings) == 1
     assert warnings[0]["log_level"] == "warning"
@@ -147,25 +146,23 @@ def test_a_data_selector_that_matches_is_silent(floe_project: FloeProject, api: 
     with capture_logs() as logs:
         run = floe_project.run()
 
-    assert run.result.rows_loaded == 5
+    assert run.rows_loaded == 5
     assert not [e for e in logs if e["event"] == "data_selector_matched_nothing"]
 
 
-def test_strict_makes_an_empty_selection_a_failure_of_the_source(api: HTTPServer) -> None:
-    source_type = get_source_type("rest_api")
-    config = source_type.config_model.model_validate(
-        {"client": {"base_url": api.url_for("/")}, **_selector_config(api)}
-    )
-    context = SourceContext(source_name="api", project_dir=".", strict=True)
+def test_strict_makes_an_empty_selection_a_failure_of_the_source(
+    floe_project: FloeProject, api: HTTPServer
+) -> None:
+    write(floe_project, api, _selector_config(api))
 
-    source = source_type.build(config, context)
-    with pytest.raises(ResourceExtractionError) as caught:
-        list(source.resources["items"])
+    with pytest.raises(IngestionError) as caught:
+        floe_project.run(strict=True)
 
-    cause = root_cause(caught.value)
-    assert isinstance(cause, DataSelectorMatchedNothingError)
-    assert categorize_error(caught.value) is ErrorCategory.CONFIGURATION
-    assert str(cause) == (
+    error = caught.value
+    assert error.category is ErrorCategory.CONFIGURATION
+    assert isinstance(root_cause(error.__cause__ or error), DataSelectorMatchedNothingError)
+    assert str(error) == (
+        "source 'api' (rest_api) -> bronze.*: extract failed: DataSelectorMatchedNothingError: "
         f"resource 'items': data_selector 'rows' matched nothing in the non-empty response of "
         f"{api.url_for('/items')}; fix the selector (strict mode fails the source)"
     )

@@ -94,7 +94,7 @@ def test_mariadb_wrong_password_is_permanent_and_not_retried(
     floe_project: FloeProject, maria: SourceDb, maria_user: str
 ) -> None:
     write(floe_project, with_user(maria.url, maria_user, "right"), [maria.table])
-    assert floe_project.run().result.rows_loaded == 1  # the user works with its password
+    assert floe_project.run().rows_loaded == 1  # the user works with its password
 
     write(floe_project, with_user(maria.url, maria_user, "wrong"), [maria.table])
     run = fail(floe_project)
