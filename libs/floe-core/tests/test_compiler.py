@@ -124,7 +124,7 @@ BAD_INPUT = {
     ),
     "merge_without_primary_key": (
         SOURCE.replace("namespace: bronze", "namespace: bronze, write_mode: merge"),
-        r"floe\.yaml:6: .*destination: write_mode 'merge' needs a primary_key",
+        r"floe\.yaml:3: .*\(source 'shop'\): destination: write_mode 'merge' needs a primary_key",
     ),
     "table_and_namespace": (
         SOURCE.replace("namespace: bronze", "namespace: bronze, table: bronze.x"),

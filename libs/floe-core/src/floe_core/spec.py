@@ -103,8 +103,6 @@ class DestinationSpec(BaseModel):
             raise ValueError("give either 'table' or 'namespace', not both")
         if not self.table and not self.namespace:
             raise ValueError("give 'table' (namespace.table) or 'namespace'")
-        if self.write_mode == "merge" and not self.primary_key:
-            raise ValueError("write_mode 'merge' needs a primary_key")
         return self
 
     @property
@@ -127,6 +125,11 @@ class DestinationSpec(BaseModel):
         return self.table or f"{self.namespace}.*"
 
 
+#: Source types whose ``config:`` can name each resource's primary key (rest_api resources);
+#: their plugin checks that every merged resource has one.
+_KEYS_IN_CONFIG = frozenset({"rest_api"})
+
+
 class SourceSpec(BaseModel):
     """One source: its type, its own config block (validated by its plugin) and destination."""
 
@@ -137,6 +140,13 @@ class SourceSpec(BaseModel):
     schedule: str | None = None
     config: dict[str, Any] = Field(default_factory=dict)
     destination: DestinationSpec
+
+    @model_validator(mode="after")
+    def _merge_keys(self) -> Self:
+        dest = self.destination
+        if dest.write_mode == "merge" and not dest.primary_key and self.type not in _KEYS_IN_CONFIG:
+            raise ValueError("destination: write_mode 'merge' needs a primary_key")
+        return self
 
     @field_validator("schedule")
     @classmethod

@@ -1,5 +1,6 @@
-"""What a REST source checks beyond dlt: a ``data_selector`` that selects nothing, and whether
-each resource's first page answers (``floe ingest check``)."""
+"""What a REST source checks beyond dlt: error responses and bodies that are not JSON, a
+``data_selector`` that selects nothing, and whether each resource's first page answers
+(``floe ingest check``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from floe_ingestion_dlt.errors import PipelineConfigurationError
 from floe_ingestion_dlt.observability import get_logger
 from floe_ingestion_dlt.types import DltSource, SourceContext
 
-__all__ = ["DataSelectorMatchedNothingError", "add_selector_checks", "first_pages"]
+__all__ = ["DataSelectorMatchedNothingError", "add_response_checks", "first_pages"]
 
 Redact = Callable[[str], str]
 
@@ -27,9 +28,12 @@ def _endpoint(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
-def add_selector_checks(spec: dict[str, Any], context: SourceContext, redact: Redact) -> None:
-    """Give every resource with a ``data_selector`` a response action that warns (or, strict,
-    fails) when the selector matches nothing in a non-empty body. Mutates ``spec``."""
+def add_response_checks(spec: dict[str, Any], context: SourceContext, redact: Redact) -> None:
+    """Give every resource floe's response actions after its own: an error status or a body
+    that is not JSON fails with a message free of secrets, and a ``data_selector`` that matches
+    nothing in a non-empty body warns (or, strict, fails). Mutates ``spec``."""
+    from floe_dlt_source_rest_api.session import check_response
+
     defaults = _endpoint((spec.get("resource_defaults") or {}).get("endpoint"))
     resources: list[Any] = spec.get("resources") or []
     for index, resource in enumerate(resources):
@@ -40,12 +44,12 @@ def add_selector_checks(spec: dict[str, Any], context: SourceContext, redact: Re
         else:
             resource = dict(resource)
         endpoint = _endpoint(resource.get("endpoint"))
+        actions = list(endpoint.get("response_actions") or defaults.get("response_actions") or [])
         selector = endpoint.get("data_selector") or defaults.get("data_selector")
-        if not selector:
-            continue
-        actions = endpoint.get("response_actions") or defaults.get("response_actions") or []
-        check = _selector_check(str(resource.get("name")), str(selector), context, redact)
-        endpoint["response_actions"] = [*actions, check]
+        if selector:
+            name = str(resource.get("name"))
+            actions.append(_selector_check(name, str(selector), context, redact))
+        endpoint["response_actions"] = [*actions, check_response(redact)]
         resource["endpoint"] = endpoint
         resources[index] = resource
 

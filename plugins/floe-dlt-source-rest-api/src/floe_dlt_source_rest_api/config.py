@@ -1,66 +1,20 @@
-"""The ``config:`` block of a ``rest_api`` source: dlt's declarative REST API config, checked
-up front, plus an optional ``http:`` block for timeouts and retries."""
+"""The ``config:`` block of a ``rest_api`` source: dlt's ``RESTAPIConfig`` as dlt documents it,
+validated by dlt, with secrets kept as ``SecretStr`` and floe's optional ``http:`` block."""
 
 from __future__ import annotations
 
-import graphlib
-import string
-from collections.abc import Iterator
-from typing import Annotated, Any, Literal, Self
+import re
+from typing import Any, Self
 
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from floe_dlt_source_rest_api._model import FROZEN, config_error, plain
-from floe_dlt_source_rest_api.auth import AuthConfig
-from floe_dlt_source_rest_api.endpoints import Endpoint, EndpointConfig, ResolveParam
-from floe_dlt_source_rest_api.paginators import PaginatorConfig
+__all__ = ["HttpSettings", "RestApiConfig", "reveal", "secrets_in"]
 
-__all__ = ["ClientConfig", "HttpSettings", "ResourceConfig", "ResourceDefaults", "RestApiConfig"]
-
-WriteDisposition = Literal["append", "replace", "merge"]
-Loc = tuple[str | int, ...]
-
-
-class ClientConfig(BaseModel):
-    """Where the API is and how every request authenticates and pages."""
-
-    model_config = FROZEN
-
-    base_url: str = Field(description="http:// or https:// URL the endpoint paths are joined to")
-    headers: dict[str, SecretStr] | None = None
-    auth: AuthConfig | None = None
-    paginator: PaginatorConfig | None = None
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        scheme, _, rest = value.partition("://")
-        if scheme.lower() not in ("http", "https") or not rest.strip("/"):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
-
-
-class ResourceDefaults(BaseModel):
-    """Settings every resource starts from (``resource_defaults``)."""
-
-    model_config = FROZEN
-
-    endpoint: EndpointConfig | None = None
-    primary_key: str | list[str] | None = None
-    write_disposition: WriteDisposition | None = None
-    max_table_nesting: int | None = Field(default=None, ge=0)
-    selected: bool | None = None
-    include_from_parent: list[str] | None = None
-
-
-class ResourceConfig(ResourceDefaults):
-    """One resource: one endpoint, loaded into ``<namespace>.<name>``."""
-
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
-
-
-def _resource(value: Any) -> Any:
-    return {"name": value} if isinstance(value, str) else value
+#: Keys whose string values are secrets (auth fields, credential-like headers and params).
+_SENSITIVE = re.compile(r"key|token|secret|passw|pwd|credential|signature|auth|cookie", re.I)
+#: ... except where the value is an address or a JSON path, not a secret.
+_NOT_SECRET = re.compile(r"(url|path|location|type|name|param)$", re.I)
 
 
 class HttpSettings(BaseModel):
@@ -69,7 +23,7 @@ class HttpSettings(BaseModel):
     Unset values come from dlt's runtime configuration (``RUNTIME__REQUEST_TIMEOUT``, ...).
     """
 
-    model_config = FROZEN
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     timeout_seconds: float | None = Field(default=None, gt=0, le=3600)
     max_attempts: int | None = Field(default=None, ge=1, le=20)
@@ -77,143 +31,152 @@ class HttpSettings(BaseModel):
     max_retry_delay_seconds: float | None = Field(default=None, ge=0, le=3600)
 
 
+#: Where credentials go: secrets are looked for only inside these mappings.
+_CREDENTIAL_HOLDERS = frozenset({"auth", "headers", "params", "json", "data"})
+
+
+def _mask(value: Any, key: str = "", inside: bool = False) -> Any:
+    if isinstance(value, dict):
+        return {k: _mask(v, str(k), inside or k in _CREDENTIAL_HOLDERS) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(item, key, inside) for item in value]
+    if inside and isinstance(value, str) and _SENSITIVE.search(key) and not _NOT_SECRET.search(key):
+        return SecretStr(value)
+    return value
+
+
+def reveal(value: Any) -> Any:
+    """A copy of ``value`` with every ``SecretStr`` replaced by its value: never log it."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(item) for item in value]
+    return value
+
+
+def secrets_in(value: Any) -> list[str]:
+    """Every ``SecretStr`` value inside ``value``, at any depth."""
+    if isinstance(value, SecretStr):
+        return [value.get_secret_value()]
+    if isinstance(value, BaseModel):
+        value = {name: getattr(value, name) for name in type(value).model_fields}
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in secrets_in(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in secrets_in(item)]
+    return []
+
+
 class RestApiConfig(BaseModel):
-    """``client``, ``resources`` and ``resource_defaults`` as in ``rest_api_source``."""
+    """``client``, ``resources`` and ``resource_defaults`` exactly as ``rest_api_source`` takes
+    them, plus ``http``."""
 
-    model_config = FROZEN
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    client: ClientConfig
-    resources: list[Annotated[ResourceConfig, BeforeValidator(_resource)]] = Field(min_length=1)
-    resource_defaults: ResourceDefaults | None = None
+    client: dict[str, Any]
+    resources: list[Any]
+    resource_defaults: dict[str, Any] | None = None
     http: HttpSettings = Field(default_factory=HttpSettings)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {k: v if k == "http" else _mask(v, str(k)) for k, v in data.items()}
+
     @model_validator(mode="after")
-    def _check_resources(self) -> Self:
-        names = [r.name for r in self.resources]
-        for index, name in enumerate(names):
-            if name in names[:index]:
-                raise config_error(("resources", index, "name"), f"duplicate {name!r}", name)
-        graph: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
-        defaults = self.resource_defaults.endpoint if self.resource_defaults else None
-        for index, resource in enumerate(self.resources):
-            parent = _parent_of(index, resource, defaults, names)
-            graph.add(resource.name, *([parent] if parent else []))
-        try:
-            graph.prepare()
-        except graphlib.CycleError as exc:
-            cycle = " -> ".join(exc.args[1])
-            raise config_error(
-                ("resources",), f"resources depend on each other: {cycle}", cycle
-            ) from None
+    def _dlt_accepts(self) -> Self:
+        from floe_dlt_source_rest_api.steps import with_placeholder_steps
+
+        error = _base_url_error(self.client) or dlt_validation_error(
+            with_placeholder_steps(self.to_dlt())
+        )
+        if error is not None:
+            path, message = error
+            for secret in sorted(secrets_in(self), key=len, reverse=True):
+                message = message.replace(secret, "***")
+            details = InitErrorDetails(
+                type=PydanticCustomError("rest_api_config", message), loc=(path,), input=None
+            )
+            raise ValidationError.from_exception_data("RestApiConfig", [details])
         return self
 
     def to_dlt(self) -> dict[str, Any]:
-        """The dict ``rest_api_source`` takes, with secret values revealed: never log it."""
-        spec: dict[str, Any] = {
-            "client": plain(self.client),
-            "resources": [plain(r) for r in self.resources],
-        }
+        """The dict ``rest_api_source`` takes, secrets revealed: never log it."""
+        spec: dict[str, Any] = {"client": reveal(self.client), "resources": reveal(self.resources)}
         if self.resource_defaults is not None:
-            spec["resource_defaults"] = plain(self.resource_defaults)
+            spec["resource_defaults"] = reveal(self.resource_defaults)
         return spec
 
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, SecretStr):
-        yield value.get_secret_value()
-    elif isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+    def resource_names(self) -> list[str]:
+        return [r if isinstance(r, str) else str(r.get("name")) for r in self.resources]
 
 
-def _placeholders(text: str, loc: Loc) -> list[str]:
+def _base_url_error(client: dict[str, Any]) -> tuple[str, str] | None:
+    """dlt accepts a client without ``base_url`` and fails only when the first request is made."""
+    url = client.get("base_url")
+    if "base_url" not in client:
+        return "client.base_url", "field required: the API's http:// or https:// URL"
+    if not isinstance(url, str) or url.split("://", 1)[0].lower() not in ("http", "https"):
+        return "client.base_url", f"must be an http:// or https:// URL, not {url!r}"
+    return None
+
+
+def dlt_validation_error(spec: dict[str, Any]) -> tuple[str, str] | None:
+    """dlt's own check of ``spec``: the path of the most specific field it refuses
+    (``resources[1].endpoint.paginator.type``) and dlt's message, or ``None``."""
+    from dlt.common.exceptions import DictValidationException
+    from dlt.common.validation import validate_dict
+    from dlt.sources.rest_api.typing import RESTAPIConfig
+
     try:
-        return [field for _, field, _, _ in string.Formatter().parse(text) if field]
-    except ValueError as exc:
-        raise config_error(loc, f"malformed placeholder in {text!r} ({exc})", text) from None
+        validate_dict(RESTAPIConfig, spec, path=".")
+    except DictValidationException as exc:
+        found = _most_specific(exc)
+        return _path(found) or "config", " ".join(found.msg.split())
+    return None
 
 
-def _parent_of(
-    index: int, resource: ResourceConfig, defaults: Endpoint | None, names: list[str]
-) -> str | None:
-    """The parent a resource's placeholders and resolve params name, checked against ``names``."""
-    endpoint = resource.endpoint or Endpoint()
-    here: Loc = ("resources", index, "endpoint")
-    params = {**((defaults.params if defaults else None) or {}), **(endpoint.params or {})}
-    has_incremental = endpoint.incremental is not None or (
-        defaults is not None and defaults.incremental is not None
-    )
-    refs: list[tuple[str, Loc]] = []
-    in_path = _placeholders(endpoint.path or "", (*here, "path"))
-    for field in in_path:
-        if field.startswith("resources."):
-            refs.append((field, (*here, "path")))
-        elif field.startswith("incremental.") and has_incremental:
-            continue
-        elif field not in params:
-            raise config_error(
-                (*here, "path"),
-                f"placeholder {{{field}}} is not {{resources.<parent>.<field>}}, "
-                "{incremental.<value>} with endpoint.incremental, nor a key of endpoint.params",
-                field,
-            )
-    for part in ("params", "json_body", "headers"):
-        loc = (*here, "json" if part == "json_body" else part)
-        for text in _strings(getattr(endpoint, part)):
-            for field in _placeholders(text, loc):
-                if field.startswith("resources."):
-                    refs.append((field, loc))
-                elif not (field.startswith("incremental.") and has_incremental):
-                    raise config_error(
-                        loc,
-                        f"placeholder {{{field}}} must be {{resources.<parent>.<field>}} or "
-                        "{incremental.<value>} with endpoint.incremental",
-                        field,
-                    )
-    parents: set[str] = set()
-    for field, loc in refs:
-        parts = field.split(".", 2)
-        if len(parts) != 3 or not parts[1] or not parts[2]:
-            raise config_error(
-                loc,
-                f"write {{resources.<parent>.<field>}}, not {{{field}}}",
-                field,
-            )
-        parents.add(_known_parent(parts[1], resource.name, names, loc))
-    for key, value in (endpoint.params or {}).items():
-        if isinstance(value, ResolveParam):
-            loc = (*here, "params", key, "resource")
-            parents.add(_known_parent(value.resource, resource.name, names, loc))
-            if key not in in_path:
-                raise config_error(
-                    (*here, "path"),
-                    f"the resolve param {key!r} must appear in the path as {{{key}}}",
-                    endpoint.path,
-                )
-    if len(parents) > 1:
-        raise config_error(
-            here,
-            f"resource {resource.name!r} names several parents ({', '.join(sorted(parents))}); "
-            "a child resource has exactly one parent",
-            sorted(parents),
-        )
-    return parents.pop() if parents else None
+def _path(exc: Any) -> str:
+    parts = [p for p in exc.path.strip("./").split("/") if p]
+    if exc.field:
+        parts.append(exc.field)
+    return ".".join(parts)
 
 
-def _known_parent(parent: str, child: str, names: list[str], loc: Loc) -> str:
-    if parent == child:
-        raise config_error(loc, f"resource {child!r} refers to itself", parent)
-    if parent not in names:
-        raise config_error(
-            loc,
-            f"resource {child!r} refers to parent resource {parent!r}, which is not defined "
-            f"(resources: {', '.join(names)})",
-            parent,
-        )
-    return parent
+def _most_specific(exc: Any, value: Any = None) -> Any:
+    """Of the alternatives dlt tried for a union, the deepest error; among equals, the one for
+    the mapping whose ``type`` the value names, else the first mapping."""
+    value = exc.value if exc.value is not None else value
+    best, best_rank = exc, _rank(exc, value)
+    for nested in exc.nested_exceptions or []:
+        candidate = _most_specific(nested, value)
+        rank = _rank(candidate, candidate.value if candidate.value is not None else value)
+        if rank > best_rank:
+            best, best_rank = candidate, rank
+    return best
+
+
+def _rank(exc: Any, value: Any) -> tuple[int, int, int, int]:
+    path = _path(exc)
+    depth = len(path.replace("[", ".").split(".")) if path else 0
+    expected = exc.expected_type
+    is_mapping = isinstance(expected, type) and issubclass(expected, dict)
+    names_type = 0
+    if is_mapping and isinstance(value, dict) and isinstance(value.get("type"), str):
+        names_type = int(_config_class_of(value["type"]) == expected.__name__.lower())
+    elif isinstance(value, str):
+        names_type = int(getattr(expected, "__name__", str(expected)) == "Literal")
+    return depth, names_type, int(not exc.nested_exceptions), int(is_mapping)
+
+
+def _config_class_of(kind: str) -> str:
+    """The lower-case name of dlt's config mapping for an auth or paginator ``type``."""
+    from dlt.sources.rest_api.config_setup import AUTH_MAP, PAGINATOR_MAP
+
+    known: dict[str, Any] = {**PAGINATOR_MAP, **AUTH_MAP}
+    cls = known.get(kind)
+    return f"{cls.__name__.lower()}config" if cls is not None else ""

@@ -1,23 +1,40 @@
-"""The ``rest_api`` source type: dlt's declarative REST API source with floe's hints applied."""
+"""The ``rest_api`` source type: dlt's declarative REST API source, given the user's config with
+floe's destination settings as defaults."""
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from floe_core.health import HealthStatus
 from floe_ingestion_dlt.errors import PipelineConfigurationError
-from floe_ingestion_dlt.hints import apply_destination_hints
+from floe_ingestion_dlt.hints import write_disposition
 from floe_ingestion_dlt.types import DltSource, SourceContext, SourceType
 from pydantic import BaseModel
 
-from floe_dlt_source_rest_api.checks import add_selector_checks, first_pages
+from floe_dlt_source_rest_api.checks import add_response_checks, first_pages
 from floe_dlt_source_rest_api.config import HttpSettings, RestApiConfig
 from floe_dlt_source_rest_api.session import Redactor, build_session
+from floe_dlt_source_rest_api.steps import resolve_steps
 
-__all__ = ["RestApiSource"]
+__all__ = ["RestApiSource", "with_destination_defaults"]
 
 _INSTALL = "pip install floe-dlt-source-rest-api"
 _MODULES = ("requests", "dlt", "dlt.sources.rest_api", "dlt.sources.helpers.requests")
+
+
+def with_destination_defaults(spec: dict[str, Any], context: SourceContext) -> dict[str, Any]:
+    """``spec`` with floe's destination settings in ``resource_defaults`` wherever the user's
+    ``resource_defaults`` does not set them; a resource's own settings win over both."""
+    defaults = dict(spec.get("resource_defaults") or {})
+    defaults.setdefault(
+        "write_disposition", write_disposition(context.write_mode, context.merge_strategy)
+    )
+    if context.primary_key:
+        defaults.setdefault("primary_key", list(context.primary_key))
+    if context.table_name:
+        defaults.setdefault("table_name", context.table_name)
+    return {**spec, "resource_defaults": defaults}
 
 
 class RestApiSource(SourceType):
@@ -36,7 +53,7 @@ class RestApiSource(SourceType):
     def resource_names(self, config: BaseModel, context: SourceContext) -> list[str] | None:
         """The resources listed in ``config.resources``."""
         assert isinstance(config, RestApiConfig)
-        return [resource.name for resource in config.resources]
+        return config.resource_names()
 
     def build(self, config: BaseModel, context: SourceContext) -> DltSource:
         from dlt.common.exceptions import DltException
@@ -44,18 +61,37 @@ class RestApiSource(SourceType):
 
         assert isinstance(config, RestApiConfig)
         redact = Redactor(config)
-        spec = config.to_dlt()
-        spec["client"]["session"] = build_session(config, redact)
-        add_selector_checks(spec, context, redact)
         try:
+            spec = resolve_steps(config.to_dlt(), context.project_dir)
+            spec = with_destination_defaults(spec, context)
+            spec["client"]["session"] = build_session(config.http, redact)
+            add_response_checks(spec, context, redact)
             source = rest_api_source(spec, name=context.source_name)  # type: ignore[arg-type]
-        except (ValueError, TypeError, DltException) as exc:
+        except (ValueError, TypeError, KeyError, ImportError, AttributeError, DltException) as exc:
             raise PipelineConfigurationError(
                 f"source {context.source_name!r} ({self.name}): config: "
                 f"{redact(' '.join(str(exc).split()))}",
                 source_type=self.name,
             ) from None
-        return apply_destination_hints(source, context, keep_resource_dispositions=True)
+        self._check_merge_keys(source, context)
+        return source
+
+    def _check_merge_keys(self, source: DltSource, context: SourceContext) -> None:
+        """dlt merges a resource without a key by appending: refuse that instead."""
+        for name, resource in source.selected_resources.items():
+            try:
+                table = resource.compute_table_schema()
+            except Exception:  # hints that need an item: dlt decides per item
+                continue
+            columns = table.get("columns", {}).values()
+            keyed = any(c.get("primary_key") or c.get("merge_key") for c in columns)
+            if table.get("write_disposition") == "merge" and not keyed:
+                raise PipelineConfigurationError(
+                    f"source {context.source_name!r} ({self.name}): config.resources: resource "
+                    f"{name!r} is merged but has no primary_key; set primary_key on the resource, "
+                    "in resource_defaults, or destination.primary_key",
+                    source_type=self.name,
+                )
 
     def health_check(
         self, config: BaseModel, context: SourceContext, timeout: float
