@@ -284,3 +284,33 @@ def test_invalid_config_exits_2_naming_the_field_path(floe_project: FloeProject)
         "source 'api' (rest_api): config.resources[1].endpoint.paginator.type: field "
         "`type=pages` is not one of: ['json_link', " in lines[0]
     )
+
+
+def test_response_actions_ignore_a_missing_child_and_keep_the_rest(
+    floe_project: FloeProject, api: HTTPServer
+) -> None:
+    api.expect_request("/users").respond_with_json([{"id": 1}, {"id": 2}, {"id": 3}])
+    api.expect_request("/users/2/profile").respond_with_json({"error": "gone"}, status=404)
+    for user in (1, 3):
+        api.expect_request(f"/users/{user}/profile").respond_with_json({"id": user * 10})
+    write(
+        floe_project,
+        {
+            "client": {"base_url": api.url_for("/"), "paginator": "single_page"},
+            "resources": [
+                "users",
+                {
+                    "name": "profiles",
+                    "endpoint": {
+                        "path": "users/{resources.users.id}/profile",
+                        "response_actions": [{"status_code": 404, "action": "ignore"}],
+                    },
+                },
+            ],
+        },
+    )
+
+    run = floe_project.run()
+
+    assert run.rows_per_table == {"bronze.users": 3, "bronze.profiles": 2}
+    assert [r["id"] for r in rows(floe_project, "profiles")] == [10, 30]
