@@ -167,3 +167,32 @@ def test_uninstalled_source_type_names_its_package(project: Path) -> None:
         "source type 'salesforce' is not installed: pip install floe-dlt-source-salesforce"
         in lines[0]
     )
+
+
+def test_a_source_config_error_names_the_line_of_the_field(project: Path) -> None:
+    """The source's plugin validates its block away from the file; the line is still found."""
+    (project / "floe.yaml").write_text(
+        "ingestion:\n"
+        "  sources:\n"
+        "    - name: shop\n"
+        "      type: sql_database\n"
+        "      config: {credentials: 'sqlite:///shop.db', tables: [orders]}\n"
+        "      destination: {namespace: bronze}\n"
+        "    - name: api\n"
+        "      type: rest_api\n"
+        "      config:\n"
+        "        client: {base_url: 'http://127.0.0.1:1/'}\n"
+        "        resources:\n"
+        "          - items\n"
+        "          - name: orders\n"
+        "            endpoint:\n"
+        "              paginator:\n"
+        "                type: pages\n"
+        "      destination: {namespace: bronze}\n",
+        encoding="utf-8",
+    )
+    result = floe("ingest", "run", cwd=project)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: floe.yaml:16: source 'api' (rest_api): ")
+    assert "config.resources[1].endpoint.paginator.type:" in line

@@ -19,6 +19,7 @@ def load_ingestion(config_file: Path) -> tuple[CompiledArtifacts, ProjectIngesti
         FloeConfigError: invalid floe.yaml, or a source's config block rejected by its plugin.
         PluginError: the ingestion plugin is not installed or cannot load.
     """
+    from floe_core._yaml import load_yaml
     from floe_core.compiler import compile_spec
     from floe_core.engine import ProjectIngestion as ProjectIngestionType
     from floe_core.errors import FloeConfigError, PluginNotFoundError
@@ -46,6 +47,9 @@ def load_ingestion(config_file: Path) -> tuple[CompiledArtifacts, ProjectIngesti
     plugin.configure(artifacts)
     try:
         plugin.startup()
-    except (ImportError, FloeConfigError) as exc:
+    except ImportError as exc:
         raise FloeConfigError(str(exc), path=str(config_file)) from None
+    except FloeConfigError as exc:
+        line = load_yaml(config_file).line_of(exc.loc) if exc.loc else None
+        raise FloeConfigError(str(exc), path=str(config_file), line=line) from None
     return artifacts, plugin

@@ -27,7 +27,13 @@ class FloeError(Exception):
 
 
 class FloeConfigError(FloeError):
-    """``floe.yaml`` (or a value it references) is invalid; the message is one line."""
+    """``floe.yaml`` (or a value it references) is invalid; the message is one line.
+
+    ``loc`` is the key path of the offending value in floe.yaml when the error is raised away
+    from the file (a plugin validating its config block); the CLI turns it into a line.
+    """
+
+    loc: tuple[str | int, ...] = ()
 
     def __init__(self, message: str, *, path: str = "", line: int | None = None) -> None:
         self.path = path

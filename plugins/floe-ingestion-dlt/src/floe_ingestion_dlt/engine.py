@@ -127,12 +127,17 @@ class LoadEngine:
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "extra_forbidden":
                 message = "unknown key"
-            raise PipelineConfigurationError(
+            error = PipelineConfigurationError(
                 f"source {source.name!r} ({source.type}): config.{field}: {message}",
                 source_type=source.type,
                 destination_table=source.destination.target,
                 pipeline_name=pipeline_name(source),
-            ) from None
+            )
+            names = [s.name for s in self.config.sources]
+            if source.name in names:
+                index = names.index(source.name)
+                error.loc = ("ingestion", "sources", index, "config", *_key_path(item["loc"]))
+            raise error from None
 
     def resource_names(self, source: str | SourceSpec) -> list[str] | None:
         """The resources ``source`` declares in floe.yaml, without connecting to anything;
@@ -318,6 +323,22 @@ def native_panic(exc: BaseException) -> bool:
     """
     kind = type(exc)
     return kind.__module__ == "pyo3_runtime" and kind.__name__ == "PanicException"
+
+
+def _key_path(loc: Sequence[str | int]) -> tuple[str | int, ...]:
+    """A pydantic error's location as floe.yaml keys: ``resources[1].endpoint`` and
+    ``resources.1.endpoint`` both give ``("resources", 1, "endpoint")``."""
+    import re
+
+    path: list[str | int] = []
+    for part in loc:
+        if isinstance(part, int):
+            path.append(part)
+            continue
+        for piece in re.split(r"[.\[\]]+", part):
+            if piece:
+                path.append(int(piece) if piece.isdigit() else piece)
+    return tuple(path)
 
 
 class _Attempts:
