@@ -23,7 +23,11 @@ from dlt.common.destination.exceptions import (
     DestinationTerminalException,
     DestinationUndefinedEntity,
 )
-from dlt.common.schema.utils import get_columns_names_with_prop, get_first_column_name_with_prop
+from dlt.common.schema.utils import (
+    get_columns_names_with_prop,
+    get_first_column_name_with_prop,
+    get_root_table,
+)
 from dlt.common.utils import uniq_id
 from dlt.destinations.impl.filesystem.factory import filesystem
 from dlt.destinations.impl.filesystem.filesystem import (
@@ -34,18 +38,25 @@ from dlt.destinations.impl.filesystem.filesystem import (
 from dlt.destinations.job_impl import FinalizedLoadJob
 from pyiceberg import exceptions as pyiceberg_exceptions
 
-from floe_dlt_destination_iceberg import writer
+from floe_dlt_destination_iceberg import nested, writer
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-__all__ = ["PRIVATE_NAMES", "FloeIcebergClient", "FloeIcebergLoadJob", "floe_iceberg"]
+__all__ = [
+    "PRIVATE_NAMES",
+    "FloeIcebergClient",
+    "FloeIcebergLoadJob",
+    "NestedMergeError",
+    "floe_iceberg",
+]
 
 #: The private dlt names this adapter relies on (checked by the adapter's test).
 PRIVATE_NAMES = (
     "RunnableLoadJob._job_client",  # the client that created the job: its catalog and config
     "RunnableLoadJob._load_id",  # tags each snapshot, so a replayed load is recognized
     "RunnableLoadJob._load_table",  # the table's dlt schema: disposition, keys, hints
+    "RunnableLoadJob._schema",  # the load's dlt schema: a nested table's root table and keys
     "IcebergLoadFilesystemJob._get_partition_spec_list",  # dlt's partition hints
     "FilesystemClient._write_to_json_file",  # dlt's own tables, written whole on local disks
     "FilesystemClient._catalog",  # the catalog opened once per client
@@ -112,14 +123,11 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             writer.ROWS_PROPERTY: str(self.arrow_dataset.count_rows()),
         }
         disposition = self._load_table["write_disposition"]
-        if disposition == "merge":
-            writer.merge(
-                table,
-                self.arrow_dataset,
-                self._merge_keys(),
-                str(self._load_table.get("x-merge-strategy", "upsert")),
-                properties,
-            )
+        strategy = str(self._load_table.get("x-merge-strategy", "upsert"))
+        if disposition == "merge" and "parent" in self._load_table and strategy != "insert-only":
+            self._merge_nested(table, properties)
+        elif disposition == "merge":
+            writer.merge(table, self.arrow_dataset, self._merge_keys(), strategy, properties)
         elif disposition == "replace":
             writer.replace(table, self.arrow_dataset, properties)
         else:
@@ -157,14 +165,52 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             unique = get_first_column_name_with_prop(schema, "unique")
             if unique:
                 return [unique]
-        keys = get_columns_names_with_prop(schema, "primary_key") or get_columns_names_with_prop(
-            schema, "merge_key"
-        )
-        if not keys:
-            raise ValueError(
-                f"table {self.load_table_name!r} is merged but has no primary_key or merge_key"
+        return _root_merge_keys(schema)
+
+    def _merge_nested(self, table: Table, properties: dict[str, str]) -> None:
+        """Bring this nested table to the incoming lists of every root row the load touches.
+
+        Runs before or after the root table's job of the same load: the touched root rows come
+        from the root's files in this load package and the root table before this load.
+        """
+        schema: Any = self._load_table
+        root_schema: Any = get_root_table(self._schema.tables, self.load_table_name)
+        root_key = get_first_column_name_with_prop(schema, "root_key")
+        if root_key is None:
+            raise NestedMergeError(
+                f"nested table {self.load_table_name!r} of merged table "
+                f"{root_schema['name']!r} has no root key column (_dlt_root_id): its rows "
+                "cannot be matched to the merged rows"
             )
-        return keys
+        try:
+            root: Table | None = self._job_client.load_open_table("iceberg", root_schema["name"])
+        except DestinationUndefinedEntity:
+            root = None
+        root_row_key = get_first_column_name_with_prop(root_schema, "row_key") or "_dlt_id"
+        roots = nested.touched_roots(
+            root,
+            nested.package_files(self.file_paths[0], root_schema["name"]),
+            _root_merge_keys(root_schema),
+            root_row_key,
+            self._load_id,
+        )
+        row_key = get_first_column_name_with_prop(
+            schema, "row_key"
+        ) or get_first_column_name_with_prop(schema, "unique")
+        writer.merge_nested(table, self.arrow_dataset, root_key, roots, row_key, properties)
+
+
+class NestedMergeError(ValueError):
+    """A nested table of a merged table cannot be merged: its rows name no root row."""
+
+
+def _root_merge_keys(schema: Any) -> list[str]:
+    keys = get_columns_names_with_prop(schema, "primary_key") or get_columns_names_with_prop(
+        schema, "merge_key"
+    )
+    if not keys:
+        raise ValueError(f"table {schema['name']!r} is merged but has no primary_key or merge_key")
+    return keys
 
 
 class _NothingToDo(RunnableLoadJob):

@@ -31,6 +31,7 @@ __all__ = [
     "append",
     "committed_load",
     "merge",
+    "merge_nested",
     "replace",
 ]
 
@@ -188,26 +189,72 @@ def merge(
         append(table, _as_dataset(incoming), properties)
         return
     distinct = pc.unique(incoming_keys.drop_null())
-    candidates = [
-        task
-        for task in table.scan().plan_files()
-        if len(keys) > 1 or _may_hold(task, table, keys[0], distinct)
-    ]
     if strategy == "insert-only":
         scan = ArrowScan(table.metadata, table.io, table.schema(), AlwaysTrue())
+        candidates = _candidates(table, keys, distinct)
         present = [pc.unique(_key(scan.to_table([task]), keys)) for task in candidates]
         if present:
             existing = pc.unique(pa.concat_arrays([p.cast(distinct.type) for p in present]))
             incoming = incoming.filter(pc.invert(pc.is_in(incoming_keys, value_set=existing)))
         append(table, _as_dataset(incoming), properties)
         return
+    _rewrite(table, incoming, keys, distinct, properties)
+
+
+def merge_nested(
+    table: Table,
+    dataset: ds.Dataset,
+    root_key: str,
+    roots: pa.Array,
+    row_key: str | None,
+    properties: dict[str, str],
+) -> None:
+    """Bring a nested table to the incoming state of every root row in ``roots``, in one snapshot.
+
+    Rows whose ``root_key`` is in ``roots`` are deleted and the incoming rows are inserted (the
+    last of each ``row_key``, when given): nothing of a touched root's old lists survives,
+    children of other roots stay.
+    """
+    incoming = dataset.to_table()
+    incoming = incoming.cast(_compatible_schema(incoming.schema))
+    if row_key is not None:
+        incoming = _dedupe_last(incoming, [row_key])
+    distinct = pc.unique(roots.drop_null())
+    if table.current_snapshot() is None or len(distinct) == 0:
+        append(table, _as_dataset(incoming), properties)
+        return
+    _rewrite(table, incoming, [root_key], distinct, properties)
+
+
+def _candidates(table: Table, keys: list[str], distinct: pa.Array) -> list[FileScanTask]:
+    """The data files of the current snapshot whose key bounds can hold a key in ``distinct``."""
+    return [
+        task
+        for task in table.scan().plan_files()
+        if len(keys) > 1 or _may_hold(task, table, keys[0], distinct)
+    ]
+
+
+def _rewrite(
+    table: Table,
+    incoming: pa.Table,
+    keys: list[str],
+    deleted: pa.Array,
+    properties: dict[str, str],
+) -> None:
+    """In one overwrite snapshot: delete the rows whose ``keys`` are in ``deleted`` and add
+    ``incoming``. Only data files whose key bounds can hold a deleted key are read."""
+    from pyiceberg.expressions import AlwaysTrue
+    from pyiceberg.io.pyarrow import ArrowScan
+
+    candidates = _candidates(table, keys, deleted)
     with table.transaction() as tx:
         scan = ArrowScan(tx.table_metadata, table.io, tx.table_metadata.schema(), AlwaysTrue())
         with tx.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
             kept: list[pa.Table] = []
             for task in candidates:
                 existing = scan.to_table([task])
-                hit = pc.is_in(_key(existing, keys), value_set=distinct)
+                hit = pc.is_in(_key(existing, keys), value_set=deleted)
                 if not pc.any(hit).as_py():
                     continue
                 overwrite.delete_data_file(task.file)

@@ -1,0 +1,106 @@
+"""The root rows a merge load touches, so the nested tables below them can follow.
+
+dlt's merge semantics for nested tables (its SQL merge jobs) are the reference: a nested table's
+rows whose root key (``_dlt_root_id``) belongs to a root row the load merges are replaced by the
+incoming ones; rows of other roots stay. The touched root rows are the incoming root rows and the
+root table's rows with the same merge keys before this load: ``delete-insert`` gives every root
+row a new ``_dlt_id``, so the old lists are found through the old root rows.
+
+The root table is read at its snapshot before this load, whether the root table's job committed
+already or not, so the order in which the jobs of one load commit does not matter, and a rerun
+after a crash between them finds the same rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from floe_dlt_destination_iceberg import writer
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
+__all__ = ["package_files", "snapshot_before", "touched_roots"]
+
+
+def package_files(sibling: str, table_name: str) -> list[str]:
+    """The Parquet files of ``table_name`` in the load package folder that holds ``sibling``.
+
+    dlt keeps every completed file of a load package in one folder until the package is done,
+    and a table chain's followup jobs start only once all its files are completed.
+    """
+    # dlt's file naming of load package jobs (``<table>.<file_id>.<retry>.<format>``), parsed by
+    # dlt's own parser; the folder is the package's ``completed_jobs``
+    from dlt.common.storages.load_package import ParsedLoadJobFileName
+
+    folder = os.path.dirname(sibling)
+    files = []
+    for name in sorted(os.listdir(folder)):
+        try:
+            parsed = ParsedLoadJobFileName.parse(name)
+        except ValueError:
+            continue
+        if parsed.table_name == table_name and parsed.file_format == "parquet":
+            files.append(os.path.join(folder, name))
+    return files
+
+
+def snapshot_before(table: Table, load_id: str) -> int | None:
+    """The snapshot ``table`` had before ``load_id`` first committed to it (the current one if it
+    has not); ``None`` for a table with no snapshot then."""
+    for snapshot in table.metadata.snapshots:
+        summary = snapshot.summary
+        if summary is not None and summary.get(writer.LOAD_ID_PROPERTY) == load_id:
+            return snapshot.parent_snapshot_id
+    current = table.current_snapshot()
+    return current.snapshot_id if current is not None else None
+
+
+def touched_roots(
+    root: Table | None,
+    incoming_files: Sequence[str],
+    keys: list[str],
+    row_key: str,
+    load_id: str,
+) -> pa.Array:
+    """Row keys of the root rows this load merges: the incoming ones and, in the root table as it
+    was before the load, those with an incoming merge key. Only root data files whose key bounds
+    can hold an incoming key are read, and only their key columns."""
+    import pyarrow.dataset as ds
+
+    if not incoming_files:
+        return pa.array([], pa.string())
+    incoming = ds.dataset(list(incoming_files)).to_table(columns=[*keys, row_key])
+    ids = [incoming.column(row_key).combine_chunks().cast(pa.string())]
+    before = snapshot_before(root, load_id) if root is not None else None
+    if root is not None and before is not None:
+        ids.append(_old_roots(root, before, incoming, keys, row_key))
+    return pc.unique(pa.concat_arrays(ids).drop_null())
+
+
+def _old_roots(
+    root: Table, snapshot_id: int, incoming: pa.Table, keys: list[str], row_key: str
+) -> pa.Array:
+    from pyiceberg.expressions import AlwaysTrue
+    from pyiceberg.io.pyarrow import ArrowScan
+
+    scan = root.scan(snapshot_id=snapshot_id, selected_fields=(*keys, row_key))
+    projection = scan.projection()
+    types = projection.as_arrow()
+    incoming = incoming.select(keys).cast(pa.schema([types.field(k) for k in keys]))
+    distinct = pc.unique(writer._key(incoming, keys).drop_null())
+    tasks = [
+        task
+        for task in scan.plan_files()
+        if len(keys) > 1 or writer._may_hold(task, root, keys[0], distinct)
+    ]
+    if not tasks:
+        return pa.array([], pa.string())
+    old = ArrowScan(root.metadata, root.io, projection, AlwaysTrue()).to_table(tasks)
+    hit = pc.fill_null(pc.is_in(writer._key(old, keys), value_set=distinct), False)
+    return old.filter(hit).column(row_key).combine_chunks().cast(pa.string())
