@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from floe_dlt_destination_iceberg import _pyiceberg_nulls
 from floe_dlt_destination_iceberg._pyiceberg_adapter import check_schema_compatible, data_files
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ def _batches(dataset: ds.Dataset) -> Iterator[pa.RecordBatch]:
 
 def _write(tx: Transaction, table: Table, dataset: ds.Dataset, producer: Any) -> None:
     """Write ``dataset`` as data files of ``table`` and add them to the snapshot ``producer``."""
+    _pyiceberg_nulls.install()
     checked = False
     counter = itertools.count(0)  # shared, so every chunk's files get their own names
     for chunk in _chunks(dataset):
@@ -247,6 +249,7 @@ def _rewrite(
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
 
+    _pyiceberg_nulls.install()  # the kept rows are read, and all rows written, with their NULLs
     candidates = _candidates(table, keys, deleted)
     with table.transaction() as tx:
         scan = ArrowScan(tx.table_metadata, table.io, tx.table_metadata.schema(), AlwaysTrue())
