@@ -48,6 +48,11 @@ class FilesystemConfig(BaseModel):
     table_name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$", max_length=63)
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     header: bool = True
+    csv_type_conflicts: Literal["string", "fail"] = Field(
+        default="string",
+        description="a column inferred as different types in different CSV files: string "
+        "loads it as text from every file; fail stops the load naming the column and files",
+    )
     encoding: str = "utf-8"
     incremental: bool | None = Field(
         default=None,

@@ -23,6 +23,9 @@ _INSTALL = "pip install floe-dlt-source-filesystem"
 
 FileSystem = Any  # fsspec.AbstractFileSystem (fsspec ships no type information)
 
+_FILES_PER_PAGE = 100  # dlt's default
+_CSV_FILES_PER_PAGE = 100_000
+
 _GLOB_CHARS = re.compile(r"[*?\[{].*$")
 
 
@@ -154,13 +157,23 @@ class FilesystemSource(SourceType):
                 bucket_url=bucket_url,
                 file_glob=config.file_glob,
             )
-        files = filesystem(bucket_url=bucket_url, credentials=fs, file_glob=config.file_glob)
+        # CSV column types are reconciled across the files of one page: make it every file
+        per_page = _CSV_FILES_PER_PAGE if config.file_format == "csv" else _FILES_PER_PAGE
+        files = filesystem(
+            bucket_url=bucket_url,
+            credentials=fs,
+            file_glob=config.file_glob,
+            files_per_page=per_page,
+        )
         if incremental:
             files.apply_hints(incremental=dlt.sources.incremental("modification_date"))
         reader: Any
         if config.file_format == "csv":
             reader = readers.read_csv(
-                delimiter=config.delimiter, header=config.header, encoding=config.encoding
+                delimiter=config.delimiter,
+                header=config.header,
+                encoding=config.encoding,
+                type_conflicts=config.csv_type_conflicts,
             )
         elif config.file_format == "jsonl":
             reader = readers.read_jsonl(encoding=config.encoding)
