@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from floe_dlt_source_filesystem.readers import CsvTypeConflictError
-from floe_ingestion_dlt import IngestionError
+from floe_ingestion_dlt import ErrorCategory, IngestionError
+from floe_ingestion_dlt.errors import root_cause
 from floe_testing.duckdb_reader import read_iceberg
 from floe_testing.fixtures.ingestion import FloeProject
 
@@ -191,7 +192,8 @@ def test_csv_type_conflicts_can_fail_naming_column_and_files(
     with pytest.raises(IngestionError) as caught:
         floe_project.run()
 
-    assert isinstance(caught.value.__cause__, CsvTypeConflictError) or "code" in str(caught.value)
+    assert isinstance(root_cause(caught.value.__cause__ or caught.value), CsvTypeConflictError)
+    assert caught.value.category is ErrorCategory.PERMANENT
     message = str(caught.value)
     assert "column 'code' is integer in" in message
     assert "parts_1.csv" in message
