@@ -94,10 +94,13 @@ def _project(project: FloeProject, api: Api, strategy: str) -> FloeProject:
     return project.write(yaml.safe_dump(document, sort_keys=False))
 
 
-def _expected(*versions: list[Item]) -> dict[int, Item]:
+def _expected(*versions: list[Item], strategy: str = "upsert") -> dict[int, Item]:
+    """Each item as its last version has it (its first, for ``insert-only``)."""
     latest: dict[int, Item] = {}
     for version in versions:
-        latest.update({item["id"]: item for item in version})
+        for item in version:
+            if strategy != "insert-only" or item["id"] not in latest:
+                latest[item["id"]] = item
     return {
         item_id: {
             "name": item["name"],

@@ -124,10 +124,11 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         }
         disposition = self._load_table["write_disposition"]
         strategy = str(self._load_table.get("x-merge-strategy", "upsert"))
-        if disposition == "merge" and "parent" in self._load_table and strategy != "insert-only":
-            self._merge_nested(table, properties)
+        if disposition == "merge" and "parent" in self._load_table:
+            self._merge_nested(table, strategy, properties)
         elif disposition == "merge":
-            writer.merge(table, self.arrow_dataset, self._merge_keys(), strategy, properties)
+            keys = _root_merge_keys(self._load_table)
+            writer.merge(table, self.arrow_dataset, keys, strategy, properties)
         elif disposition == "replace":
             writer.replace(table, self.arrow_dataset, properties)
         else:
@@ -159,19 +160,12 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         with contextlib.suppress(TableAlreadyExistsError):  # another writer created it first
             catalog.create_table(table_id, **options)
 
-    def _merge_keys(self) -> list[str]:
-        schema: Any = self._load_table  # dlt's PreparedTableSchema is a TTableSchema
-        if "parent" in schema:
-            unique = get_first_column_name_with_prop(schema, "unique")
-            if unique:
-                return [unique]
-        return _root_merge_keys(schema)
+    def _merge_nested(self, table: Table, strategy: str, properties: dict[str, str]) -> None:
+        """Bring this nested table to the incoming lists of every root row the load touches
+        (``insert-only``: add the lists of the root rows it inserts).
 
-    def _merge_nested(self, table: Table, properties: dict[str, str]) -> None:
-        """Bring this nested table to the incoming lists of every root row the load touches.
-
-        Runs before or after the root table's job of the same load: the touched root rows come
-        from the root's files in this load package and the root table before this load.
+        Runs before or after the root table's job of the same load: the root rows come from the
+        root's files in this load package and the root table before this load.
         """
         schema: Any = self._load_table
         root_schema: Any = get_root_table(self._schema.tables, self.load_table_name)
@@ -186,17 +180,18 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             root: Table | None = self._job_client.load_open_table("iceberg", root_schema["name"])
         except DestinationUndefinedEntity:
             root = None
-        root_row_key = get_first_column_name_with_prop(root_schema, "row_key") or "_dlt_id"
-        roots = nested.touched_roots(
+        find = nested.inserted_roots if strategy == "insert-only" else nested.touched_roots
+        roots = find(
             root,
             nested.package_files(self.file_paths[0], root_schema["name"]),
             _root_merge_keys(root_schema),
-            root_row_key,
+            get_first_column_name_with_prop(root_schema, "row_key") or "_dlt_id",
             self._load_id,
         )
-        row_key = get_first_column_name_with_prop(
-            schema, "row_key"
-        ) or get_first_column_name_with_prop(schema, "unique")
+        if strategy == "insert-only":
+            writer.insert_nested(table, self.arrow_dataset, root_key, roots, properties)
+            return
+        row_key = get_first_column_name_with_prop(schema, "row_key")
         writer.merge_nested(table, self.arrow_dataset, root_key, roots, row_key, properties)
 
 

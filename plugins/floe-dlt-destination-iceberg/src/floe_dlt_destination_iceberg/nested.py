@@ -25,7 +25,7 @@ from floe_dlt_destination_iceberg import writer
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-__all__ = ["package_files", "snapshot_before", "touched_roots"]
+__all__ = ["inserted_roots", "package_files", "snapshot_before", "touched_roots"]
 
 
 def package_files(sibling: str, table_name: str) -> list[str]:
@@ -69,30 +69,57 @@ def touched_roots(
     load_id: str,
 ) -> pa.Array:
     """Row keys of the root rows this load merges: the incoming ones and, in the root table as it
-    was before the load, those with an incoming merge key. Only root data files whose key bounds
-    can hold an incoming key are read, and only their key columns."""
-    import pyarrow.dataset as ds
-
-    if not incoming_files:
-        return pa.array([], pa.string())
-    incoming = ds.dataset(list(incoming_files)).to_table(columns=[*keys, row_key])
-    ids = [incoming.column(row_key).combine_chunks().cast(pa.string())]
-    before = snapshot_before(root, load_id) if root is not None else None
-    if root is not None and before is not None:
-        ids.append(_old_roots(root, before, incoming, keys, row_key))
-    return pc.unique(pa.concat_arrays(ids).drop_null())
+    was before the load, those with an incoming merge key."""
+    incoming, old = _root_rows(root, incoming_files, keys, row_key, load_id)
+    ids = pa.concat_arrays([_ids(incoming, row_key), _ids(old, row_key)])
+    return pc.unique(ids.drop_null())
 
 
-def _old_roots(
-    root: Table, snapshot_id: int, incoming: pa.Table, keys: list[str], row_key: str
+def inserted_roots(
+    root: Table | None,
+    incoming_files: Sequence[str],
+    keys: list[str],
+    row_key: str,
+    load_id: str,
 ) -> pa.Array:
+    """Row keys of the root rows an ``insert-only`` load adds: the last incoming row of each key
+    the root table did not hold before the load."""
+    incoming, old = _root_rows(root, incoming_files, keys, row_key, load_id)
+    incoming = writer._dedupe_last(incoming, keys)
+    present = writer._key(old, keys)
+    new = pc.invert(pc.fill_null(pc.is_in(writer._key(incoming, keys), value_set=present), False))
+    return _ids(incoming.filter(new), row_key)
+
+
+def _ids(rows: pa.Table, row_key: str) -> pa.Array:
+    return rows.column(row_key).combine_chunks().cast(pa.string())
+
+
+def _root_rows(
+    root: Table | None,
+    incoming_files: Sequence[str],
+    keys: list[str],
+    row_key: str,
+    load_id: str,
+) -> tuple[pa.Table, pa.Table]:
+    """The incoming root rows and the root table's rows with their keys before the load, each
+    with the key columns and ``row_key`` only. Only root data files whose key bounds can hold an
+    incoming key are read, and only those columns."""
+    import pyarrow.dataset as ds
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
 
-    scan = root.scan(snapshot_id=snapshot_id, selected_fields=(*keys, row_key))
+    columns = [*keys, row_key]
+    if not incoming_files:
+        empty = pa.table({c: pa.array([], pa.string()) for c in columns})
+        return empty, empty
+    incoming = ds.dataset(list(incoming_files)).to_table(columns=columns)
+    before = snapshot_before(root, load_id) if root is not None else None
+    if root is None or before is None:
+        return incoming, incoming.slice(0, 0)
+    scan = root.scan(snapshot_id=before, selected_fields=tuple(columns))
     projection = scan.projection()
-    types = projection.as_arrow()
-    incoming = incoming.select(keys).cast(pa.schema([types.field(k) for k in keys]))
+    incoming = writer._conform(incoming, projection.as_arrow())
     distinct = pc.unique(writer._key(incoming, keys).drop_null())
     tasks = [
         task
@@ -100,7 +127,7 @@ def _old_roots(
         if len(keys) > 1 or writer._may_hold(task, root, keys[0], distinct)
     ]
     if not tasks:
-        return pa.array([], pa.string())
+        return incoming, incoming.slice(0, 0)
     old = ArrowScan(root.metadata, root.io, projection, AlwaysTrue()).to_table(tasks)
     hit = pc.fill_null(pc.is_in(writer._key(old, keys), value_set=distinct), False)
-    return old.filter(hit).column(row_key).combine_chunks().cast(pa.string())
+    return incoming, old.filter(hit)

@@ -31,6 +31,7 @@ __all__ = [
     "ROWS_PROPERTY",
     "append",
     "committed_load",
+    "insert_nested",
     "merge",
     "merge_nested",
     "replace",
@@ -226,6 +227,21 @@ def merge_nested(
         append(table, _as_dataset(incoming), properties)
         return
     _rewrite(table, incoming, [root_key], distinct, properties)
+
+
+def insert_nested(
+    table: Table,
+    dataset: ds.Dataset,
+    root_key: str,
+    roots: pa.Array,
+    properties: dict[str, str],
+) -> None:
+    """Append the incoming rows of a nested table that belong to a root row in ``roots`` (the
+    root rows an ``insert-only`` load adds); the lists of root rows it skips are skipped too."""
+    import pyarrow.dataset as ds
+
+    kept = dataset.to_table(filter=ds.field(root_key).isin(roots))
+    append(table, _as_dataset(kept), properties)
 
 
 def _candidates(table: Table, keys: list[str], distinct: pa.Array) -> list[FileScanTask]:
