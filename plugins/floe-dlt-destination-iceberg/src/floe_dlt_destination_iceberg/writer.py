@@ -261,29 +261,34 @@ def _rewrite(
     properties: dict[str, str],
 ) -> None:
     """In one overwrite snapshot: delete the rows whose ``keys`` are in ``deleted`` and add
-    ``incoming``. Only data files whose key bounds can hold a deleted key are read."""
+    ``incoming``. Only the key columns of data files whose key bounds can hold a deleted key are
+    read, and only files holding one are read whole and rewritten (key bounds prune little for
+    hashed keys such as nested tables' ``_dlt_root_id``)."""
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
 
     _pyiceberg_nulls.install()  # the kept rows are read, and all rows written, with their NULLs
     candidates = _candidates(table, keys, deleted)
     with table.transaction() as tx:
-        scan = ArrowScan(tx.table_metadata, table.io, tx.table_metadata.schema(), AlwaysTrue())
+        schema = tx.table_metadata.schema()
+        scan = ArrowScan(tx.table_metadata, table.io, schema, AlwaysTrue())
+        key_scan = ArrowScan(tx.table_metadata, table.io, schema.select(*keys), AlwaysTrue())
         with tx.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
             kept: list[pa.Table] = []
             for task in candidates:
+                held = pc.is_in(_key(key_scan.to_table([task]), keys), value_set=deleted)
+                if not pc.any(held).as_py():
+                    continue
                 existing = scan.to_table([task])
                 hit = pc.is_in(_key(existing, keys), value_set=deleted)
-                if not pc.any(hit).as_py():
-                    continue
                 overwrite.delete_data_file(task.file)
                 kept.append(existing.filter(pc.invert(pc.fill_null(hit, False))))
             target = incoming
             if kept:
-                schema = tx.table_metadata.schema().as_arrow()
+                arrow_schema = schema.as_arrow()
                 target = pa.concat_tables(
-                    [t.select(schema.names).cast(schema) for t in kept]
-                    + [_conform(incoming, schema)]
+                    [t.select(arrow_schema.names).cast(arrow_schema) for t in kept]
+                    + [_conform(incoming, arrow_schema)]
                 )
             for data_file in data_files(tx.table_metadata, target, table.io, overwrite.commit_uuid):
                 overwrite.append_data_file(data_file)
