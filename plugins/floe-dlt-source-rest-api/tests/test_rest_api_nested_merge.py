@@ -167,8 +167,7 @@ def test_child_tables_follow_changed_lists(
     assert _read_pyiceberg(floe_project) == _expected(FIRST)
 
     api.items = SECOND
-    run = floe_project.run()
-    assert run.result.success
+    assert floe_project.run().ok
     expected = _expected(FIRST, SECOND)
     assert expected[1]["tags"] == ["x"]
     assert expected[2]["tags"] == []

@@ -56,7 +56,6 @@ PRIVATE_NAMES = (
     "RunnableLoadJob._job_client",  # the client that created the job: its catalog and config
     "RunnableLoadJob._load_id",  # tags each snapshot, so a replayed load is recognized
     "RunnableLoadJob._load_table",  # the table's dlt schema: disposition, keys, hints
-    "RunnableLoadJob._schema",  # the load's dlt schema: a nested table's root table and keys
     "IcebergLoadFilesystemJob._get_partition_spec_list",  # dlt's partition hints
     "FilesystemClient._write_to_json_file",  # dlt's own tables, written whole on local disks
     "FilesystemClient._catalog",  # the catalog opened once per client
@@ -168,7 +167,7 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         root's files in this load package and the root table before this load.
         """
         schema: Any = self._load_table
-        root_schema: Any = get_root_table(self._schema.tables, self.load_table_name)
+        root_schema: Any = get_root_table(self._job_client.schema.tables, self.load_table_name)
         root_key = get_first_column_name_with_prop(schema, "root_key")
         if root_key is None:
             raise NestedMergeError(
