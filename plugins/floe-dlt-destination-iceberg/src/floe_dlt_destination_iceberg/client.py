@@ -182,7 +182,7 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         find = nested.inserted_roots if strategy == "insert-only" else nested.touched_roots
         roots = find(
             root,
-            nested.package_files(self.file_paths[0], root_schema["name"]),
+            _package_files(self.file_paths[0], root_schema["name"]),
             _root_merge_keys(root_schema),
             get_first_column_name_with_prop(root_schema, "row_key") or "_dlt_id",
             self._load_id,
@@ -192,6 +192,28 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             return
         row_key = get_first_column_name_with_prop(schema, "row_key")
         writer.merge_nested(table, self.arrow_dataset, root_key, roots, row_key, properties)
+
+
+def _package_files(sibling: str, table_name: str) -> list[str]:
+    """The Parquet files of ``table_name`` in the load package folder that holds ``sibling``.
+
+    dlt's load package layout: every completed file of a package stays in one folder
+    (``completed_jobs``) until the package is done, named ``<table>.<file_id>.<retry>.<format>``
+    (parsed with dlt's own parser), and a table chain's followup jobs start only once all of the
+    chain's files are completed.
+    """
+    from dlt.common.storages.load_package import ParsedLoadJobFileName
+
+    folder = os.path.dirname(sibling)
+    files = []
+    for name in sorted(os.listdir(folder)):
+        try:
+            parsed = ParsedLoadJobFileName.parse(name)
+        except ValueError:
+            continue
+        if parsed.table_name == table_name and parsed.file_format == "parquet":
+            files.append(os.path.join(folder, name))
+    return files
 
 
 class NestedMergeError(ValueError):

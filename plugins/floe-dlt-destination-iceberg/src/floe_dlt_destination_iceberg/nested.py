@@ -13,7 +13,6 @@ after a crash between them finds the same rows.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -25,29 +24,7 @@ from floe_dlt_destination_iceberg import writer
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-__all__ = ["inserted_roots", "package_files", "snapshot_before", "touched_roots"]
-
-
-def package_files(sibling: str, table_name: str) -> list[str]:
-    """The Parquet files of ``table_name`` in the load package folder that holds ``sibling``.
-
-    dlt keeps every completed file of a load package in one folder until the package is done,
-    and a table chain's followup jobs start only once all its files are completed.
-    """
-    # dlt's file naming of load package jobs (``<table>.<file_id>.<retry>.<format>``), parsed by
-    # dlt's own parser; the folder is the package's ``completed_jobs``
-    from dlt.common.storages.load_package import ParsedLoadJobFileName
-
-    folder = os.path.dirname(sibling)
-    files = []
-    for name in sorted(os.listdir(folder)):
-        try:
-            parsed = ParsedLoadJobFileName.parse(name)
-        except ValueError:
-            continue
-        if parsed.table_name == table_name and parsed.file_format == "parquet":
-            files.append(os.path.join(folder, name))
-    return files
+__all__ = ["inserted_roots", "snapshot_before", "touched_roots"]
 
 
 def snapshot_before(table: Table, load_id: str) -> int | None:
