@@ -270,19 +270,21 @@ def _rewrite(
     _pyiceberg_nulls.install()  # the kept rows are read, and all rows written, with their NULLs
     candidates = _candidates(table, keys, deleted)
     with table.transaction() as tx:
-        schema = tx.table_metadata.schema()
-        scan = ArrowScan(tx.table_metadata, table.io, schema, AlwaysTrue())
-        key_scan = ArrowScan(tx.table_metadata, table.io, schema.select(*keys), AlwaysTrue())
+        metadata = tx.table_metadata  # a deep copy on every access
+        schema = metadata.schema()
+        scan = ArrowScan(metadata, table.io, schema, AlwaysTrue())
+        key_scan = ArrowScan(metadata, table.io, schema.select(*keys), AlwaysTrue())
         with tx.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
             kept: list[pa.Table] = []
             for task in candidates:
                 held = pc.is_in(_key(key_scan.to_table([task]), keys), value_set=deleted)
                 if not pc.any(held).as_py():
                     continue
-                existing = scan.to_table([task])
-                hit = pc.is_in(_key(existing, keys), value_set=deleted)
+                existing = scan.to_table([task])  # the same rows, in the same order
+                if existing.num_rows != len(held):
+                    held = pc.is_in(_key(existing, keys), value_set=deleted)
                 overwrite.delete_data_file(task.file)
-                kept.append(existing.filter(pc.invert(pc.fill_null(hit, False))))
+                kept.append(existing.filter(pc.invert(pc.fill_null(held, False))))
             target = incoming
             if kept:
                 arrow_schema = schema.as_arrow()
@@ -290,7 +292,7 @@ def _rewrite(
                     [t.select(arrow_schema.names).cast(arrow_schema) for t in kept]
                     + [_conform(incoming, arrow_schema)]
                 )
-            for data_file in data_files(tx.table_metadata, target, table.io, overwrite.commit_uuid):
+            for data_file in data_files(metadata, target, table.io, overwrite.commit_uuid):
                 overwrite.append_data_file(data_file)
 
 
