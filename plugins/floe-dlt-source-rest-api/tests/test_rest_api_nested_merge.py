@@ -216,3 +216,42 @@ def test_a_load_whose_root_or_child_commit_failed_converges_on_rerun(
     expected = _expected(FIRST, SECOND)
     assert _read_pyiceberg(floe_project) == expected
     assert _read_duckdb(floe_project) == expected
+
+
+@pytest.mark.parametrize("strategy", ["upsert", "delete-insert"])
+def test_lists_emptied_in_a_load_with_no_nested_rows_at_all(
+    floe_project: FloeProject, server: HTTPServer, strategy: str
+) -> None:
+    """A load whose items all have empty lists writes no row to any nested table; the lists of
+    the items it merges are emptied all the same."""
+    api = Api(server)
+    _project(floe_project, api, strategy)
+    api.items = FIRST
+    floe_project.run()
+
+    api.items = [_item(1, [], {}), _item(2, None, {})]
+    floe_project.run()
+
+    expected = _expected(FIRST, api.items)
+    assert expected[1] == {"name": "item 1", "tags": [], "variants": {}}
+    assert _read_pyiceberg(floe_project) == expected
+    assert _read_duckdb(floe_project) == expected
+
+
+def test_replace_empties_nested_tables_the_load_writes_no_row_to(
+    floe_project: FloeProject, server: HTTPServer
+) -> None:
+    api = Api(server)
+    _project(floe_project, api, "upsert")
+    floe_project.write(
+        floe_project.file.read_text().replace("write_mode: merge", "write_mode: replace")
+    )
+    api.items = FIRST
+    floe_project.run()
+
+    api.items = [_item(5, [], {})]
+    floe_project.run()
+
+    expected = {5: {"name": "item 5", "tags": [], "variants": {}}}
+    assert _read_pyiceberg(floe_project) == expected
+    assert _read_duckdb(floe_project) == expected

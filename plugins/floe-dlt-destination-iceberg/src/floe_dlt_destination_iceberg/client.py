@@ -26,6 +26,7 @@ from dlt.common.destination.exceptions import (
 from dlt.common.schema.utils import (
     get_columns_names_with_prop,
     get_first_column_name_with_prop,
+    get_nested_tables,
     get_root_table,
 )
 from dlt.common.utils import uniq_id
@@ -126,6 +127,8 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         if disposition == "merge" and "parent" in self._load_table:
             self._merge_nested(table, strategy, properties)
         elif disposition == "merge":
+            if strategy != "insert-only":
+                self._settle_nested_without_rows(table, properties)
             keys = _root_merge_keys(self._load_table)
             writer.merge(table, self.arrow_dataset, keys, strategy, properties)
         elif disposition == "replace":
@@ -159,6 +162,44 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         with contextlib.suppress(TableAlreadyExistsError):  # another writer created it first
             catalog.create_table(table_id, **options)
 
+    def _settle_nested_without_rows(self, root: Table, properties: dict[str, str]) -> None:
+        """Nested tables of this merged root table that have no rows in this load get no job of
+        their own: empty their lists of the root rows the merge touches.
+
+        Runs before the root table commits, each nested table in a commit tagged with this load,
+        so a rerun after a crash in between skips the nested tables done and finds the same
+        touched root rows (the root table is still as it was before the load).
+        """
+        import pyarrow.dataset as ds
+
+        root_schema: Any = self._load_table  # dlt's PreparedTableSchema is a TTableSchema
+        tables = self._job_client.schema.tables
+        roots: Any = None
+        for schema in get_nested_tables(tables, self.load_table_name, include_self=False):
+            name = str(schema["name"])
+            if _package_files(self.file_paths[0], name):
+                continue  # its own job brings it to this load's state
+            try:
+                table = self._job_client.load_open_table("iceberg", name)
+            except DestinationUndefinedEntity:
+                continue
+            if table.current_snapshot() is None or writer.committed_load(table, self._load_id):
+                continue
+            empty = ds.dataset(table.schema().as_arrow().empty_table())
+            tagged = {**properties, "floe.table": name, writer.ROWS_PROPERTY: "0"}
+            if roots is None:
+                roots = nested.touched_roots(
+                    root,
+                    _package_files(self.file_paths[0], self.load_table_name),
+                    _root_merge_keys(root_schema),
+                    get_first_column_name_with_prop(root_schema, "row_key") or "_dlt_id",
+                    self._load_id,
+                )
+            root_key = get_first_column_name_with_prop(schema, "root_key")
+            if root_key is None:
+                raise NestedMergeError(_no_root_key(name, self.load_table_name))
+            writer.merge_nested(table, empty, root_key, roots, None, tagged)
+
     def _merge_nested(self, table: Table, strategy: str, properties: dict[str, str]) -> None:
         """Bring this nested table to the incoming lists of every root row the load touches
         (``insert-only``: add the lists of the root rows it inserts).
@@ -170,11 +211,7 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         root_schema: Any = get_root_table(self._job_client.schema.tables, self.load_table_name)
         root_key = get_first_column_name_with_prop(schema, "root_key")
         if root_key is None:
-            raise NestedMergeError(
-                f"nested table {self.load_table_name!r} of merged table "
-                f"{root_schema['name']!r} has no root key column (_dlt_root_id): its rows "
-                "cannot be matched to the merged rows"
-            )
+            raise NestedMergeError(_no_root_key(self.load_table_name, root_schema["name"]))
         try:
             root: Table | None = self._job_client.load_open_table("iceberg", root_schema["name"])
         except DestinationUndefinedEntity:
@@ -192,6 +229,13 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             return
         row_key = get_first_column_name_with_prop(schema, "row_key")
         writer.merge_nested(table, self.arrow_dataset, root_key, roots, row_key, properties)
+
+
+def _no_root_key(table_name: str, root_name: str) -> str:
+    return (
+        f"nested table {table_name!r} of merged table {root_name!r} has no root key column "
+        "(_dlt_root_id): its rows cannot be matched to the merged rows"
+    )
 
 
 def _package_files(sibling: str, table_name: str) -> list[str]:
