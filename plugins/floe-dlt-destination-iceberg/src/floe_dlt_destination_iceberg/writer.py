@@ -224,7 +224,8 @@ def merge_nested(
         incoming = _dedupe_last(incoming, [row_key])
     distinct = pc.unique(roots.drop_null())
     if table.current_snapshot() is None or len(distinct) == 0:
-        append(table, _as_dataset(incoming), properties)
+        if incoming.num_rows:
+            append(table, _as_dataset(incoming), properties)
         return
     _rewrite(table, incoming, [root_key], distinct, properties)
 
@@ -268,18 +269,21 @@ def _rewrite(
     from pyiceberg.io.pyarrow import ArrowScan
 
     _pyiceberg_nulls.install()  # the kept rows are read, and all rows written, with their NULLs
-    candidates = _candidates(table, keys, deleted)
+    schema = table.schema()
+    key_scan = ArrowScan(table.metadata, table.io, schema.select(*keys), AlwaysTrue())
+    hits: list[tuple[FileScanTask, pa.Array]] = []
+    for task in _candidates(table, keys, deleted):
+        held = pc.is_in(_key(key_scan.to_table([task]), keys), value_set=deleted)
+        if pc.any(held).as_py():
+            hits.append((task, held))
+    if not hits and incoming.num_rows == 0:
+        return  # nothing to change: no snapshot
     with table.transaction() as tx:
         metadata = tx.table_metadata  # a deep copy on every access
-        schema = metadata.schema()
         scan = ArrowScan(metadata, table.io, schema, AlwaysTrue())
-        key_scan = ArrowScan(metadata, table.io, schema.select(*keys), AlwaysTrue())
         with tx.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
             kept: list[pa.Table] = []
-            for task in candidates:
-                held = pc.is_in(_key(key_scan.to_table([task]), keys), value_set=deleted)
-                if not pc.any(held).as_py():
-                    continue
+            for task, held in hits:
                 existing = scan.to_table([task])  # the same rows, in the same order
                 if existing.num_rows != len(held):
                     held = pc.is_in(_key(existing, keys), value_set=deleted)
