@@ -1,7 +1,7 @@
 """NULL stays apart from empty for lists and maps of structs, through appends and merges.
 
 pyiceberg 0.12 alone writes a NULL ``list<struct>`` as an empty list; floe's writer installs
-:mod:`floe_dlt_destination_iceberg._pyiceberg_nulls` so it does not. Each table is read back with
+:func:`floe_dlt_destination_iceberg._pyiceberg_adapter.keep_nested_nulls` so it does not. Each table is read back with
 pyiceberg and with DuckDB.
 """
 
@@ -45,11 +45,11 @@ def _rows(table: Table) -> dict[str, list[dict[str, object]]]:
 
 
 def test_the_projection_methods_floe_wraps_exist() -> None:
-    """If this fails, pyiceberg changed ArrowProjectionVisitor: revisit ``_pyiceberg_nulls``."""
-    from floe_dlt_destination_iceberg import _pyiceberg_nulls
+    """If this fails, pyiceberg changed ArrowProjectionVisitor: revisit ``keep_nested_nulls``."""
+    from floe_dlt_destination_iceberg._pyiceberg_adapter import keep_nested_nulls
     from pyiceberg.io.pyarrow import ArrowProjectionVisitor
 
-    _pyiceberg_nulls.install()
+    keep_nested_nulls()
     assert hasattr(ArrowProjectionVisitor.list, "__wrapped__")
     assert hasattr(ArrowProjectionVisitor.map, "__wrapped__")
 

@@ -159,6 +159,9 @@ class IcebergDestination(DestinationType):
         return sorted(names)
 
     def read_table(self, settings: DestinationSettings, name: str, limit: int | None = None) -> Any:
+        from floe_dlt_destination_iceberg._pyiceberg_adapter import keep_nested_nulls
+
+        keep_nested_nulls()  # a NULL list of structs reads as NULL, not as an empty list
         table = open_catalog(settings).load_table(_split(name))
         return table.scan(limit=limit).to_arrow()
 

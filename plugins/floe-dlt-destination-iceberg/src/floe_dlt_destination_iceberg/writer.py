@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from floe_dlt_destination_iceberg import _pyiceberg_nulls
-from floe_dlt_destination_iceberg._pyiceberg_adapter import check_schema_compatible, data_files
+from floe_dlt_destination_iceberg._pyiceberg_adapter import (
+    check_schema_compatible,
+    data_files,
+    keep_nested_nulls,
+)
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
@@ -98,7 +101,7 @@ def _batches(dataset: ds.Dataset) -> Iterator[pa.RecordBatch]:
 
 def _write(tx: Transaction, table: Table, dataset: ds.Dataset, producer: Any) -> None:
     """Write ``dataset`` as data files of ``table`` and add them to the snapshot ``producer``."""
-    _pyiceberg_nulls.install()
+    keep_nested_nulls()
     checked = False
     counter = itertools.count(0)  # shared, so every chunk's files get their own names
     for chunk in _chunks(dataset):
@@ -268,7 +271,7 @@ def _rewrite(
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
 
-    _pyiceberg_nulls.install()  # the kept rows are read, and all rows written, with their NULLs
+    keep_nested_nulls()  # the kept rows are read, and all rows written, with their NULLs
     schema = table.schema()
     key_scan = ArrowScan(table.metadata, table.io, schema.select(*keys), AlwaysTrue())
     hits: list[tuple[FileScanTask, pa.Array]] = []
