@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any, Self
 
+from floe_core.compiler import reveal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-__all__ = ["HttpSettings", "RestApiConfig", "reveal", "secrets_in"]
+__all__ = ["HttpSettings", "RestApiConfig", "secrets_in"]
 
 #: Keys whose string values are secrets (auth fields, credential-like headers and params).
 _SENSITIVE = re.compile(r"key|token|secret|passw|pwd|credential|signature|auth|cookie", re.I)
@@ -42,17 +43,6 @@ def _mask(value: Any, key: str = "", inside: bool = False) -> Any:
         return [_mask(item, key, inside) for item in value]
     if inside and isinstance(value, str) and _SENSITIVE.search(key) and not _NOT_SECRET.search(key):
         return SecretStr(value)
-    return value
-
-
-def reveal(value: Any) -> Any:
-    """A copy of ``value`` with every ``SecretStr`` replaced by its value: never log it."""
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    if isinstance(value, dict):
-        return {k: reveal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [reveal(item) for item in value]
     return value
 
 
