@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from floe_core.spec import SourceSpec
 from pydantic import BaseModel, ValidationError
 
+from floe_ingestion_dlt.attempt import Attempts, attempt, native_panic
 from floe_ingestion_dlt.config import DltIngestionConfig, pipeline_name
 from floe_ingestion_dlt.errors import (
-    ErrorCategory,
     IngestionError,
     PipelineConfigurationError,
     categorize_error,
 )
 from floe_ingestion_dlt.observability import get_logger, record_error, span
+from floe_ingestion_dlt.outcome import LoadOutcome, LoadStatus, TableLoad
 
 if TYPE_CHECKING:
     from floe_ingestion_dlt.events import EventSink
@@ -32,55 +33,6 @@ if TYPE_CHECKING:
     from floe_ingestion_dlt.types import DestinationSettings
 
 __all__ = ["LoadEngine", "LoadOutcome", "LoadStatus", "TableLoad", "native_panic"]
-
-LoadStatus = Literal["success", "failed"]
-
-
-@dataclass(frozen=True)
-class TableLoad:
-    """What one load committed to one Iceberg table."""
-
-    table: str  # namespace.table
-    rows: int
-    snapshot_id: int | None = None
-    columns: tuple[tuple[str, str], ...] = ()  # (name, Iceberg type) after the load
-
-
-@dataclass(frozen=True)
-class LoadOutcome:
-    """The result of loading one source: what it committed, or why it failed."""
-
-    source: str
-    source_type: str
-    target: str
-    status: LoadStatus
-    tables: tuple[TableLoad, ...] = ()
-    bytes_written: int = 0
-    duration_seconds: float = 0.0
-    load_ids: tuple[str, ...] = ()
-    error: IngestionError | None = None
-    attempts: int = 0  # 1 + the retries of transient failures it took
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "success"
-
-    @property
-    def rows_loaded(self) -> int:
-        return sum(table.rows for table in self.tables)
-
-    @property
-    def category(self) -> ErrorCategory | None:
-        return self.error.category if self.error is not None else None
-
-    @property
-    def rows_per_table(self) -> dict[str, int]:
-        """Rows committed per ``namespace.table``."""
-        return {t.table: t.rows for t in self.tables}
-
-    def table(self, name: str) -> TableLoad | None:
-        """The load of ``namespace.table``, if this load committed to it."""
-        return next((t for t in self.tables if t.table == name), None)
 
 
 class LoadEngine:
@@ -192,7 +144,7 @@ class LoadEngine:
         log.info("pipeline_started", source=spec.name, status="running")
         started = time.perf_counter()
         handle: DltPipeline | None = None
-        attempts = _Attempts()
+        attempts = Attempts()
         with span(
             "run",
             source_type=spec.type,
@@ -260,9 +212,7 @@ class LoadEngine:
             category=categorize_error(exc),
         )
 
-    def _run(
-        self, handle: DltPipeline, resources: Sequence[str] | None, attempts: _Attempts
-    ) -> Any:
+    def _run(self, handle: DltPipeline, resources: Sequence[str] | None, attempts: Attempts) -> Any:
         """Run the pipeline under its lock, retrying transient failures."""
         from floe_ingestion_dlt.locking import pipeline_lock
         from floe_ingestion_dlt.retry import call_with_retry
@@ -271,7 +221,7 @@ class LoadEngine:
             Path(handle.pipeline.pipelines_dir), handle.name, source_type=handle.source.type
         ):
             return call_with_retry(
-                lambda: _attempt(handle, resources, attempts),
+                lambda: attempt(handle, resources, attempts),
                 self.config.retry_config,
                 pipeline_name=handle.name,
             )
@@ -315,16 +265,6 @@ class LoadEngine:
         )
 
 
-def native_panic(exc: BaseException) -> bool:
-    """Is ``exc`` a Rust panic surfacing through pyo3 (connectorx, for one)?
-
-    pyo3 raises ``pyo3_runtime.PanicException``, a ``BaseException`` from a module that exists
-    only once a pyo3 extension has loaded, so it is recognized by its type's module and name.
-    """
-    kind = type(exc)
-    return kind.__module__ == "pyo3_runtime" and kind.__name__ == "PanicException"
-
-
 def _key_path(loc: Sequence[str | int]) -> tuple[str | int, ...]:
     """A pydantic error's location as floe.yaml keys: ``resources[1].endpoint`` and
     ``resources.1.endpoint`` both give ``("resources", 1, "endpoint")``."""
@@ -339,67 +279,3 @@ def _key_path(loc: Sequence[str | int]) -> tuple[str | int, ...]:
             if piece:
                 path.append(int(piece) if piece.isdigit() else piece)
     return tuple(path)
-
-
-class _Attempts:
-    """How many attempts a load took."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
-def _attempt(handle: DltPipeline, resources: Sequence[str] | None, attempts: _Attempts) -> Any:
-    """One attempt at the load; a failure is raised categorized, once, as an IngestionError."""
-    attempts.count += 1
-    from floe_ingestion_dlt._dlt_adapter import as_dlt_source, settle_interrupted_run
-    from floe_ingestion_dlt.hints import schema_contract
-    from floe_ingestion_dlt.loading import as_ingestion_error, discard_unloadable
-
-    pipeline = handle.pipeline
-    try:
-        handle.destination_type.prepare(handle.settings, handle.source.destination.namespace_name)
-    except Exception as exc:  # the catalog is down or refuses: retried when transient
-        raise as_ingestion_error(exc, handle, step="destination") from exc
-    try:
-        built = handle.source_type.build(handle.source_config, handle.context)
-        dlt_source = _select(as_dlt_source(built, pipeline), handle, resources)
-    except IngestionError:
-        raise
-    except Exception as exc:
-        raise as_ingestion_error(exc, handle, step="extract") from exc
-    settle_interrupted_run(pipeline)
-    if pipeline.has_pending_data:  # dlt loads what is pending, then stops for this run
-        get_logger().warning(
-            "pipeline_resuming",
-            pipeline_id=handle.name,
-            detail="finishing the load an earlier run left pending; the source is read "
-            "again on the next run",
-        )
-    try:
-        return pipeline.run(
-            dlt_source,
-            schema_contract=schema_contract(handle.source.destination.schema_contract),
-            **handle.destination_type.run_options(),
-        )
-    except BaseException as exc:
-        if not (isinstance(exc, Exception) or native_panic(exc)):
-            raise
-        error = as_ingestion_error(exc, handle)
-        discard_unloadable(handle, error.category)
-        raise error from exc
-
-
-def _select(dlt_source: Any, handle: DltPipeline, resources: Sequence[str] | None) -> Any:
-    if resources is None:
-        return dlt_source
-    unknown = sorted(set(resources) - set(dlt_source.resources))
-    if unknown:
-        source = handle.source
-        raise PipelineConfigurationError(
-            f"source {source.name!r} ({source.type}) has no resource named {unknown[0]!r} "
-            f"(resources: {', '.join(sorted(dlt_source.resources))})",
-            source_type=source.type,
-            destination_table=source.destination.target,
-            pipeline_name=handle.name,
-        )
-    return dlt_source.with_resources(*resources)
