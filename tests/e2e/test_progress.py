@@ -80,3 +80,14 @@ def test_json_output_is_pure_json_even_on_a_terminal(project: Path) -> None:
     [shop] = summary["sources"]
     assert shop["tables"] == {"bronze.customers": 500, "bronze.orders": 5000}
     assert "\x1b[2K" not in terminal  # no live display under --json
+
+
+def test_a_full_read_shows_a_percentage_of_the_databases_row_count(project: Path) -> None:
+    config = project / "floe.yaml"
+    config.write_text(config.read_text().replace("cursor_field: updated_at", ""))
+
+    code, _, terminal = _run_on_a_terminal(["ingest", "run"], project)
+
+    assert code == 0, terminal
+    orders = [line for line in terminal.split("\n") if "bronze.orders" in line and "rows/s" in line]
+    assert orders[-1].rstrip().endswith("100%")

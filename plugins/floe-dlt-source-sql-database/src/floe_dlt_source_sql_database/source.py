@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,17 @@ class SqlDatabaseSource(SourceType):
                 )
         return apply_destination_hints(source, context)
 
+    def row_estimates(self, config: BaseModel, context: SourceContext) -> dict[str, int]:
+        """The database's own row estimates of the listed tables, for a full (not incremental)
+        read: PostgreSQL's planner statistics, MySQL's table statistics, SQLite's count."""
+        assert isinstance(config, SqlDatabaseConfig)
+        if config.tables == "all" or config.cursor_field or context.cursor_field:
+            return {}
+        try:
+            return _row_estimates(config, resolve_url(config, context.project_dir))
+        except Exception:  # an estimate is a nicety: the load reports what it reads anyway
+            return {}
+
     def health_check(
         self, config: BaseModel, context: SourceContext, timeout: float
     ) -> HealthStatus:
@@ -210,6 +222,42 @@ class SqlDatabaseSource(SourceType):
         return HealthStatus(
             HealthState.HEALTHY, f"{config.scheme}: tables {', '.join(config.tables)} exist"
         )
+
+
+def _row_estimates(config: SqlDatabaseConfig, url: str) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    tables = list(config.tables)
+    engine = sa.create_engine(url)
+    rows: Iterable[Any]
+    try:
+        with engine.connect() as connection:
+            if config.scheme.startswith("postgresql"):
+                rows = connection.execute(
+                    sa.text(
+                        "SELECT c.relname, c.reltuples::bigint FROM pg_class c JOIN pg_namespace n "
+                        "ON n.oid = c.relnamespace WHERE c.relname = ANY(:tables) "
+                        "AND n.nspname = coalesce(:schema, current_schema())"
+                    ),
+                    {"tables": tables, "schema": config.schema_name},
+                )
+            elif config.scheme.startswith(("mysql", "mariadb")):
+                rows = connection.execute(
+                    sa.text(
+                        "SELECT table_name, table_rows FROM information_schema.tables WHERE "
+                        "table_schema = coalesce(:schema, database()) AND table_name IN :tables"
+                    ).bindparams(sa.bindparam("tables", expanding=True)),
+                    {"tables": tables, "schema": config.schema_name},
+                )
+            else:
+                quote = connection.dialect.identifier_preparer.quote
+                rows = (
+                    (t, connection.execute(sa.text(f"SELECT count(*) FROM {quote(t)}")).scalar())
+                    for t in tables
+                )
+            return {str(name): int(count) for name, count in rows if count and count > 0}
+    finally:
+        engine.dispose()
 
 
 def _connect_timeout(config: SqlDatabaseConfig, timeout: float) -> dict[str, Any]:

@@ -152,8 +152,13 @@ class LoadEngine:
             write_mode=spec.destination.write_mode,
         ) as current:
             try:
-                progress = progress_collector(spec.name, on_event) if on_event else None
+                totals: dict[str, int] = {}
+                progress = progress_collector(spec.name, on_event, totals) if on_event else None
                 handle = self.pipeline(spec, progress=progress, strict=strict)
+                if on_event is not None:
+                    totals.update(
+                        handle.source_type.row_estimates(handle.source_config, handle.context)
+                    )
                 info = self._run(handle, resources, attempts)
                 outcome = self._committed(handle, info, time.perf_counter() - started)
                 outcome = replace(outcome, attempts=attempts.count)

@@ -73,7 +73,7 @@ class _EventCollector(Collector):
         self._step = ""
         self._source = source
         self._sink = sink
-        self._totals = totals or {}
+        self._totals = totals if totals is not None else {}  # may be filled in later
         self._rows: dict[str, int] = {}
         self._started = time.perf_counter()
 

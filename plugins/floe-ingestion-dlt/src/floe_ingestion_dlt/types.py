@@ -68,6 +68,11 @@ class SourceType(ABC):
         specs are made from them); ``None`` when only the source itself can tell."""
         return None
 
+    def row_estimates(self, config: BaseModel, context: SourceContext) -> dict[str, int]:
+        """Rows each resource will read, where the source can tell cheaply (for progress
+        percentages); empty when it cannot. Never raises."""
+        return {}
+
     def health_check(
         self, config: BaseModel, context: SourceContext, timeout: float
     ) -> HealthStatus:
