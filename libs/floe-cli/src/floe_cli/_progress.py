@@ -24,6 +24,7 @@ class _Table:
     total: int | None = None
     elapsed: float = 0.0
     printed_at: float = 0.0
+    printed_rows: int = -1
 
     def line(self) -> str:
         rate = self.rows / self.elapsed if self.elapsed > 0 else 0.0
@@ -78,8 +79,10 @@ class ProgressDisplay:
             if final or now - self._drawn_at >= _REDRAW_SECONDS:
                 self._redraw()
                 self._drawn_at = now
-        elif final or now - table.printed_at >= _PLAIN_SECONDS:
-            table.printed_at = now
+        elif (
+            final and table.rows != table.printed_rows
+        ) or now - table.printed_at >= _PLAIN_SECONDS:
+            table.printed_at, table.printed_rows = now, table.rows
             self._write(table.line() + "\n")
 
     def _redraw(self) -> None:

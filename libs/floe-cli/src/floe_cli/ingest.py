@@ -14,7 +14,11 @@ from floe_cli._options import CONFIG_OPTION
 from floe_cli._table import render_table
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from floe_core.engine import LoadResult
+    from floe_core.spec import SourceSpec
+    from floe_core.windows import TimeWindow
 
 __all__ = ["ingest"]
 
@@ -40,8 +44,19 @@ def ingest() -> None:
 @click.option(
     "--strict", is_flag=True, help="Fail a source on what it would only warn about (see docs)."
 )
+@click.option("--partition", help="Load one time window of the partitioned sources (its key).")
+@click.option("--from", "from_", help="With --to: load every window from this date or time ...")
+@click.option("--to", help="... up to this one (excluded), one commit per window.")
 @handle_errors
-def run(config_file: Path, sources: tuple[str, ...], as_json: bool, strict: bool) -> None:
+def run(
+    config_file: Path,
+    sources: tuple[str, ...],
+    as_json: bool,
+    strict: bool,
+    partition: str | None,
+    from_: str | None,
+    to: str | None,
+) -> None:
     """Run the project's sources and print a summary."""
     from floe_cli._progress import ProgressDisplay
     from floe_cli._project import load_ingestion
@@ -58,16 +73,60 @@ def run(config_file: Path, sources: tuple[str, ...], as_json: bool, strict: bool
         fail(f"{config_file}: ingestion.sources: no sources configured", EXIT_CONFIG)
     engine = plugin.engine
     display = ProgressDisplay(sys.stderr, live=not as_json and sys.stderr.isatty())
+    selected = [s for s in plugin.sources if not sources or s.name in sources]
+    runs = _windows(config_file, selected, partition, from_, to, explicit=bool(sources))
     outcomes = [
-        engine.load(source.name, on_event=display, strict=strict)
-        for source in plugin.sources
-        if not sources or source.name in sources
+        engine.load(source.name, on_event=display, strict=strict, window=window)
+        for source, window in runs
     ]
     _print_summary(outcomes, as_json)
     if any(o.category == "configuration" for o in outcomes):
         sys.exit(EXIT_CONFIG)
     if not all(o.ok for o in outcomes):
         sys.exit(EXIT_FAILED)
+
+
+def _windows(
+    config_file: Path,
+    selected: Sequence[SourceSpec],
+    partition: str | None,
+    from_: str | None,
+    to: str | None,
+    *,
+    explicit: bool,
+) -> list[tuple[SourceSpec, TimeWindow | None]]:
+    """The loads to run: each selected source once, or each window of the partitioned ones
+    (sources without partitions are left out, unless named with --source: then refused)."""
+    from floe_core.windows import window_at, windows_between
+
+    if partition is None and from_ is None and to is None:
+        return [(source, None) for source in selected]
+    if partition is not None and (from_ or to):
+        fail(f"{config_file}: give --partition, or --from and --to, not both", EXIT_CONFIG)
+    if partition is None and not (from_ and to):
+        fail(f"{config_file}: --from and --to go together", EXIT_CONFIG)
+    partitioned = [s for s in selected if s.partitions is not None]
+    without = [s.name for s in selected if s.partitions is None]
+    if not partitioned or (explicit and without):
+        fail(
+            f"{config_file}: ingestion.sources: loading a window needs sources with "
+            f"partitions: ({', '.join(without)} {'has' if len(without) == 1 else 'have'} none)",
+            EXIT_CONFIG,
+        )
+    runs: list[tuple[SourceSpec, TimeWindow | None]] = []
+    try:
+        for source in partitioned:
+            assert source.partitions is not None
+            every = source.partitions.every
+            if partition is not None:
+                runs.append((source, window_at(partition, every)))
+            else:
+                assert from_ is not None
+                assert to is not None
+                runs += [(source, w) for w in windows_between(from_, to, every)]
+    except ValueError as exc:
+        fail(f"{config_file}: --partition/--from/--to: {exc}", EXIT_CONFIG)
+    return runs
 
 
 def _error_line(outcome: LoadResult) -> str | None:
@@ -93,6 +152,7 @@ def _print_summary(outcomes: list[LoadResult], as_json: bool) -> None:
                     "snapshots": {t.table: t.snapshot_id for t in o.tables},
                     "load_ids": list(o.load_ids),
                     "attempts": o.attempts,
+                    "window": o.window,
                     "error": _error_line(o),
                     "error_category": str(o.category) if o.category else None,
                 }
@@ -108,7 +168,7 @@ def _print_summary(outcomes: list[LoadResult], as_json: bool) -> None:
             first = index == 0
             table.append(
                 [
-                    o.source if first else "",
+                    (f"{o.source} [{o.window}]" if o.window else o.source) if first else "",
                     name,
                     f"{count:,}",
                     _human_bytes(o.bytes_written) if first else "",

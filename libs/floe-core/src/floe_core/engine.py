@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from floe_core.artifacts import CompiledArtifacts
     from floe_core.health import HealthStatus
     from floe_core.spec import SourceSpec
+    from floe_core.windows import TimeWindow
 
 __all__ = ["IngestionEngine", "LoadResult", "ProjectIngestion", "TableResult"]
 
@@ -59,6 +60,8 @@ class LoadResult(Protocol):
     def rows_per_table(self) -> dict[str, int]: ...
     @property
     def attempts(self) -> int: ...  # 1 + retries of transient failures
+    @property
+    def window(self) -> str | None: ...  # the partition key of a window run
 
 
 class IngestionEngine(Protocol):
@@ -71,6 +74,7 @@ class IngestionEngine(Protocol):
         resources: Sequence[str] | None = None,
         on_event: Callable[[Any], None] | None = None,
         strict: bool = False,
+        window: TimeWindow | None = None,
     ) -> LoadResult:
         """Load ``source`` (only ``resources`` of it, when given); never raises for a failure
         of the source: the result carries the error. ``on_event`` receives progress events."""

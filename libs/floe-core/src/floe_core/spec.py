@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -12,6 +13,7 @@ __all__ = [
     "FloeSpec",
     "IngestionSpec",
     "MergeStrategy",
+    "PartitionsSpec",
     "RetrySpec",
     "S3Spec",
     "SchemaContract",
@@ -130,6 +132,20 @@ class DestinationSpec(BaseModel):
 _KEYS_IN_CONFIG = frozenset({"rest_api"})
 
 
+class PartitionsSpec(BaseModel):
+    """Time windows of a source: Dagster time-window partitions, ``floe ingest run --partition``.
+
+    A window's run reads the source rows whose ``column`` is in the window and replaces exactly
+    those rows of the table.
+    """
+
+    model_config = _FROZEN
+
+    column: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    start: date | datetime
+    every: Literal["hour", "day", "week", "month"] = "day"
+
+
 class SourceSpec(BaseModel):
     """One source: its type, its own config block (validated by its plugin) and destination."""
 
@@ -140,6 +156,7 @@ class SourceSpec(BaseModel):
     schedule: str | None = None
     config: dict[str, Any] = Field(default_factory=dict)
     destination: DestinationSpec
+    partitions: PartitionsSpec | None = None
 
     @model_validator(mode="after")
     def _merge_keys(self) -> Self:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
+import time
 from json import JSONDecodeError
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,6 +39,7 @@ from dlt.destinations.impl.filesystem.filesystem import (
     ReferenceFollowupJob,
 )
 from dlt.destinations.job_impl import FinalizedLoadJob
+from floe_ingestion_dlt.types import ColumnWindow
 from pyiceberg import exceptions as pyiceberg_exceptions
 
 from floe_dlt_destination_iceberg import nested, writer
@@ -90,6 +93,10 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
     """Commits one table of one load atomically; replays of a committed load are skipped."""
 
     lineage: ClassVar[dict[str, str]] = {}
+    #: a partition run's window: its rows of the table are replaced by the load's
+    window: ClassVar[ColumnWindow | None] = None
+    #: commit attempts when another writer commits first (re-planned on the new snapshot)
+    max_commit_attempts: ClassVar[int] = 10
 
     def run(self) -> None:
         try:
@@ -110,17 +117,30 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             table = self._job_client.load_open_table(
                 "iceberg", self.load_table_name, schema=self.arrow_dataset.schema
             )
-        # committed already by this job before its answer was lost, or by a run killed after it
-        if not writer.committed_load(table, self._load_id):
-            self._commit(table)
+        conflicts = 0
+        while True:
+            # committed already by this job before its answer was lost, or by a run killed
+            # after it (or, after a conflict, by nobody: the write is planned again)
+            if writer.committed_load(table, self._load_id):
+                return
+            try:
+                self._commit(table, conflicts)
+                return
+            except pyiceberg_exceptions.CommitFailedException:
+                conflicts += 1  # another writer committed first: plan again on its snapshot
+                if conflicts >= self.max_commit_attempts:
+                    raise
+                time.sleep(random.uniform(0.05, 0.2) * 2 ** min(conflicts, 5))
+                table.refresh()
 
-    def _commit(self, table: Table) -> None:
+    def _commit(self, table: Table, conflicts: int = 0) -> None:
         properties = {
             **self.lineage,
             writer.LOAD_ID_PROPERTY: self._load_id,
             "floe.table": self.load_table_name,
             # rows of this load, from the Parquet footers: what the engine reports as loaded
             writer.ROWS_PROPERTY: str(self.arrow_dataset.count_rows()),
+            writer.CONFLICTS_PROPERTY: str(conflicts),
         }
         disposition = self._load_table["write_disposition"]
         strategy = str(self._load_table.get("x-merge-strategy", "upsert"))
@@ -133,8 +153,18 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             writer.merge(table, self.arrow_dataset, keys, strategy, properties)
         elif disposition == "replace":
             writer.replace(table, self.arrow_dataset, properties)
+        elif self._window_column(table) is not None:
+            assert self.window is not None
+            writer.replace_window(table, self.arrow_dataset, self.window, properties)
         else:
             writer.append(table, self.arrow_dataset, properties)
+
+    def _window_column(self, table: Table) -> str | None:
+        """The window's column, when this is a window run and the table has it."""
+        if self.window is None:
+            return None
+        names = {field.name for field in table.schema().fields}
+        return self.window.column if self.window.column in names else None
 
     def _create_table(self) -> None:
         """Create the table with dlt's partitioning and properties at the location the catalog
@@ -358,12 +388,17 @@ class floe_iceberg(filesystem):  # noqa: N801 - dlt names destination factories 
     """dlt's filesystem destination with floe's Iceberg load job and catalog."""
 
     lineage: ClassVar[dict[str, str]] = {}
+    window: ClassVar[ColumnWindow | None] = None
     catalog_name: ClassVar[str] = "floe"
     catalog_properties: ClassVar[dict[str, str]] = {}
 
     @property
     def client_class(self) -> type[FilesystemClient]:
-        job = type("FloeIcebergLoadJob", (FloeIcebergLoadJob,), {"lineage": dict(self.lineage)})
+        job = type(
+            "FloeIcebergLoadJob",
+            (FloeIcebergLoadJob,),
+            {"lineage": dict(self.lineage), "window": self.window},
+        )
         attributes = {
             "job_class": job,
             "catalog_name": self.catalog_name,
@@ -378,12 +413,18 @@ class floe_iceberg(filesystem):  # noqa: N801 - dlt names destination factories 
 
     @classmethod
     def configured(
-        cls, catalog_name: str, catalog_properties: dict[str, str], lineage: dict[str, str]
+        cls,
+        catalog_name: str,
+        catalog_properties: dict[str, str],
+        lineage: dict[str, str],
+        window: ColumnWindow | None = None,
     ) -> type[floe_iceberg]:
-        """A factory class writing through this catalog, recording ``lineage`` in snapshots."""
+        """A factory class writing through this catalog, recording ``lineage`` in snapshots;
+        with ``window``, replacing that window's rows of each table that has its column."""
         attributes = {
             "catalog_name": catalog_name,
             "catalog_properties": dict(catalog_properties),
             "lineage": dict(lineage),
+            "window": window,
         }
         return type("floe_iceberg", (cls,), attributes)

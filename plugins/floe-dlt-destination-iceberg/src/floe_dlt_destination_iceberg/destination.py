@@ -8,6 +8,7 @@ from typing import Any
 
 from floe_core.health import HealthState, HealthStatus
 from floe_ingestion_dlt.types import (
+    ColumnWindow,
     DestinationSettings,
     DestinationType,
     DltDestination,
@@ -20,7 +21,11 @@ from floe_dlt_destination_iceberg.catalog import (
     state_url,
     warehouse_url,
 )
-from floe_dlt_destination_iceberg.writer import LOAD_ID_PROPERTY, ROWS_PROPERTY
+from floe_dlt_destination_iceberg.writer import (
+    CONFLICTS_PROPERTY,
+    LOAD_ID_PROPERTY,
+    ROWS_PROPERTY,
+)
 
 __all__ = ["IcebergDestination"]
 
@@ -58,7 +63,10 @@ class IcebergDestination(DestinationType):
         }
 
     def build(
-        self, settings: DestinationSettings, lineage: dict[str, str] | None = None
+        self,
+        settings: DestinationSettings,
+        lineage: dict[str, str] | None = None,
+        window: ColumnWindow | None = None,
     ) -> DltDestination:
         from floe_dlt_destination_iceberg.client import floe_iceberg
 
@@ -77,7 +85,7 @@ class IcebergDestination(DestinationType):
                 "region_name": s3.region,
             }
         factory = floe_iceberg.configured(
-            config["iceberg_catalog_name"], config["iceberg_catalog_config"], lineage or {}
+            config["iceberg_catalog_name"], config["iceberg_catalog_config"], lineage or {}, window
         )
         return factory(bucket_url=config["bucket_url"], credentials=credentials)
 
@@ -109,7 +117,10 @@ class IcebergDestination(DestinationType):
                 newest = max(last.values(), key=lambda s: (s.timestamp_ms, s.sequence_number))
                 rows = sum(int(s.summary.get(ROWS_PROPERTY, 0) or 0) for s in last.values())
                 columns = tuple((f.name, str(f.field_type)) for f in table.schema().fields)
-                found[name] = TableCommit(rows, newest.snapshot_id, columns)
+                conflicts = sum(
+                    int(s.summary.get(CONFLICTS_PROPERTY, 0) or 0) for s in last.values()
+                )
+                found[name] = TableCommit(rows, newest.snapshot_id, columns, conflicts)
         return found
 
     def health_check(self, settings: DestinationSettings, timeout: float) -> HealthStatus:

@@ -26,10 +26,14 @@ from floe_dlt_destination_iceberg._pyiceberg_adapter import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pyarrow.dataset as ds
+    from floe_ingestion_dlt.types import ColumnWindow
     from pyiceberg.table import FileScanTask, Table, Transaction
 
 __all__ = [
+    "CONFLICTS_PROPERTY",
     "LOAD_ID_PROPERTY",
     "ROWS_PROPERTY",
     "append",
@@ -38,11 +42,14 @@ __all__ = [
     "merge",
     "merge_nested",
     "replace",
+    "replace_window",
 ]
 
 LOAD_ID_PROPERTY = "floe.load-id"
 #: Rows the load brought to the table (a merge's snapshot also rewrites rows it kept)
 ROWS_PROPERTY = "floe.rows"
+#: Times the commit found another writer's commit first and was planned again
+CONFLICTS_PROPERTY = "floe.commit-conflicts"
 _BATCH_ROWS = 65_536
 _CHUNK_BYTES = 64 * 2**20
 _KEY_SEPARATOR = "\x1f"
@@ -130,6 +137,33 @@ def replace(table: Table, dataset: ds.Dataset, properties: dict[str, str]) -> No
             tx.delete(AlwaysTrue(), snapshot_properties=properties)
         with tx.update_snapshot(snapshot_properties=properties).fast_append() as producer:
             _write(tx, table, dataset, producer)
+
+
+def replace_window(
+    table: Table, dataset: ds.Dataset, window: ColumnWindow, properties: dict[str, str]
+) -> None:
+    """Replace the rows whose ``window.column`` is in the window by ``dataset``, in one
+    transaction: a window's rerun or backfill lands its rows once."""
+    field = table.schema().find_field(window.column)
+    start, end = _bound(field.field_type, window.start), _bound(field.field_type, window.end)
+    # pyiceberg's filter syntax; the column name is a plain identifier (floe.yaml checks it)
+    inside = f"{window.column} >= '{start}' AND {window.column} < '{end}'"
+    with table.transaction() as tx:
+        if table.current_snapshot() is not None:
+            tx.delete(inside, snapshot_properties=properties)
+        with tx.update_snapshot(snapshot_properties=properties).fast_append() as producer:
+            _write(tx, table, dataset, producer)
+
+
+def _bound(iceberg_type: Any, moment: datetime) -> str:
+    """``moment`` (UTC) as the literal the column's type compares with."""
+    from pyiceberg.types import DateType, TimestamptzType
+
+    if isinstance(iceberg_type, DateType):
+        return moment.date().isoformat()
+    if isinstance(iceberg_type, TimestamptzType):
+        return moment.isoformat()
+    return moment.replace(tzinfo=None).isoformat()
 
 
 def _key(data: pa.Table, keys: list[str]) -> pa.Array:

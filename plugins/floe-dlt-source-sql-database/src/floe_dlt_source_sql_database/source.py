@@ -152,10 +152,15 @@ class SqlDatabaseSource(SourceType):
             chunk_size=config.chunk_size,
             reflection_level="full_with_precision",
             backend_kwargs=backend_kwargs,
+            query_adapter_callback=_window_query(context, config.scheme)
+            if context.window
+            else None,
         )
         _declare_types(source, reflected, config, url, context.source_name)
         cursor = config.cursor_field or context.cursor_field
-        if cursor:
+        if context.window is not None:
+            _check_window_column(source, context)
+        elif cursor:
             with_cursor = [
                 r
                 for r in source.selected_resources.values()
@@ -179,7 +184,7 @@ class SqlDatabaseSource(SourceType):
         """The database's own row estimates of the listed tables, for a full (not incremental)
         read: PostgreSQL's planner statistics, MySQL's table statistics, SQLite's count."""
         assert isinstance(config, SqlDatabaseConfig)
-        if config.tables == "all" or config.cursor_field or context.cursor_field:
+        if config.tables == "all" or config.cursor_field or context.cursor_field or context.window:
             return {}
         try:
             return _row_estimates(config, resolve_url(config, context.project_dir))
@@ -221,6 +226,52 @@ class SqlDatabaseSource(SourceType):
             )
         return HealthStatus(
             HealthState.HEALTHY, f"{config.scheme}: tables {', '.join(config.tables)} exist"
+        )
+
+
+def _window_query(context: SourceContext, scheme: str) -> Any:
+    """A query adapter reading only the window's rows: ``start <= column < end``, the bounds
+    typed as the column is (a date, a timestamp with or without time zone)."""
+    import sqlalchemy as sa
+
+    window = context.window
+    assert window is not None
+
+    def adapt(query: Any, table: Any, *_: Any) -> Any:
+        column = table.columns[window.column]
+        if scheme == "sqlite":  # text timestamps compare as text: compare SQLite's own form
+            low = window.start.strftime("%Y-%m-%d %H:%M:%S")
+            high = window.end.strftime("%Y-%m-%d %H:%M:%S")
+            value = sa.func.datetime(column)
+            return query.where(sa.and_(value >= low, value < high))
+        start: Any = window.start
+        end: Any = window.end
+        kind = column.type
+        if isinstance(kind, sa.Date) and not isinstance(kind, sa.DateTime):
+            start, end = window.start.date(), window.end.date()
+        elif isinstance(kind, sa.DateTime) and not kind.timezone:
+            start, end = window.start.replace(tzinfo=None), window.end.replace(tzinfo=None)
+        return query.where(sa.and_(column >= start, column < end))
+
+    return adapt
+
+
+def _check_window_column(source: Any, context: SourceContext) -> None:
+    """Every selected table has the window's column: one without it would be read whole by each
+    window and appended again."""
+    window = context.window
+    assert window is not None
+    without = [
+        name
+        for name, resource in source.selected_resources.items()
+        if not (isinstance(resource.columns, dict) and window.column in resource.columns)
+    ]
+    if without:
+        raise PipelineConfigurationError(
+            f"source {context.source_name!r}: partitions.column: table"
+            f"{'s' if len(without) > 1 else ''} {', '.join(map(repr, without))} "
+            f"{'have' if len(without) > 1 else 'has'} no column {window.column!r}",
+            source_type="sql_database",
         )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from floe_core.spec import SourceSpec
+from floe_core.windows import TimeWindow
 from pydantic import BaseModel, ValidationError
 
 from floe_ingestion_dlt.attempt import Attempts, attempt, native_panic
@@ -102,7 +103,12 @@ class LoadEngine:
         return get_source_type(spec.type).resource_names(self.validate(spec), context)
 
     def pipeline(
-        self, source: str | SourceSpec, *, progress: Any = None, strict: bool = False
+        self,
+        source: str | SourceSpec,
+        *,
+        progress: Any = None,
+        strict: bool = False,
+        window: TimeWindow | None = None,
     ) -> DltPipeline:
         """The dlt pipeline of ``source`` (``progress``: a dlt progress collector)."""
         from floe_ingestion_dlt.loading import build_pipeline
@@ -119,6 +125,7 @@ class LoadEngine:
                 self.pipelines_dir,
                 progress=progress,
                 strict=strict,
+                window=window,
             )
 
     def load(
@@ -128,8 +135,12 @@ class LoadEngine:
         resources: Sequence[str] | None = None,
         on_event: EventSink | None = None,
         strict: bool = False,
+        window: TimeWindow | None = None,
     ) -> LoadOutcome:
         """Load ``source`` (only ``resources`` of it, when given) and say what was committed.
+
+        With ``window`` (a source with ``partitions:``), read only the rows whose partition
+        column is in the window and replace exactly those rows of each table, in one commit.
 
         Never raises for a failure of the source, a panic inside its native extraction code
         included: the outcome carries the categorized error. An interrupt (Ctrl-C) propagates.
@@ -154,14 +165,20 @@ class LoadEngine:
             try:
                 totals: dict[str, int] = {}
                 progress = progress_collector(spec.name, on_event, totals) if on_event else None
-                handle = self.pipeline(spec, progress=progress, strict=strict)
+                if window is not None:
+                    _check_window(spec, window)
+                handle = self.pipeline(spec, progress=progress, strict=strict, window=window)
                 if on_event is not None:
                     totals.update(
                         handle.source_type.row_estimates(handle.source_config, handle.context)
                     )
                 info = self._run(handle, resources, attempts)
                 outcome = self._committed(handle, info, time.perf_counter() - started)
-                outcome = replace(outcome, attempts=attempts.count)
+                outcome = replace(
+                    outcome, attempts=attempts.count, window=window.key if window else None
+                )
+                if window is not None:
+                    _forget_window_pipeline(handle)
             except BaseException as exc:
                 if not (isinstance(exc, Exception) or native_panic(exc)):
                     raise  # an interrupt, or the process being torn down
@@ -173,6 +190,7 @@ class LoadEngine:
                     duration_seconds=time.perf_counter() - started,
                     error=self._as_error(exc, spec, handle),
                     attempts=attempts.count,
+                    window=window.key if window else None,
                 )
             current.set_attribute("ingestion.duration_seconds", outcome.duration_seconds)
             current.set_attribute("ingestion.rows_loaded", outcome.rows_loaded)
@@ -253,7 +271,13 @@ class LoadEngine:
             )
             commits = {}
         tables = tuple(
-            TableLoad(name, commits[name].rows, commits[name].snapshot_id, commits[name].columns)
+            TableLoad(
+                name,
+                commits[name].rows,
+                commits[name].snapshot_id,
+                commits[name].columns,
+                commits[name].commit_conflicts,
+            )
             if name in commits
             else TableLoad(name, 0)
             for name in sorted(written)
@@ -268,6 +292,37 @@ class LoadEngine:
             duration_seconds=duration,
             load_ids=load_ids,
         )
+
+
+def _check_window(spec: SourceSpec, window: TimeWindow) -> None:
+    if spec.partitions is None:
+        raise PipelineConfigurationError(
+            f"source {spec.name!r} ({spec.type}) has no partitions: (a window run needs "
+            "partitions: {column, start, every} in floe.yaml)",
+            source_type=spec.type,
+            destination_table=spec.destination.target,
+            pipeline_name=pipeline_name(spec),
+        )
+    if window.every != spec.partitions.every:
+        raise PipelineConfigurationError(
+            f"source {spec.name!r}: window {window.key} is one {window.every}, but "
+            f"partitions.every is {spec.partitions.every}",
+            source_type=spec.type,
+            destination_table=spec.destination.target,
+            pipeline_name=pipeline_name(spec),
+        )
+
+
+def _forget_window_pipeline(handle: DltPipeline) -> None:
+    """A window's pipeline keeps no state worth keeping once nothing is pending: drop its
+    folder, so a long backfill does not leave one folder per window."""
+    import shutil
+
+    pipeline = handle.pipeline
+    if pipeline.has_pending_data:
+        return
+    shutil.rmtree(pipeline.working_dir, ignore_errors=True)
+    (Path(pipeline.pipelines_dir) / f"{handle.name}.lock").unlink(missing_ok=True)
 
 
 def _key_path(loc: Sequence[str | int]) -> tuple[str | int, ...]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from floe_core.spec import SourceSpec
+from floe_core.windows import TimeWindow
 from pydantic import BaseModel
 
 from floe_ingestion_dlt.config import cursor_field, pipeline_name, table_name
@@ -21,7 +22,13 @@ from floe_ingestion_dlt.errors import (
     categorize_error,
     root_cause,
 )
-from floe_ingestion_dlt.types import DestinationSettings, DestinationType, SourceContext, SourceType
+from floe_ingestion_dlt.types import (
+    ColumnWindow,
+    DestinationSettings,
+    DestinationType,
+    SourceContext,
+    SourceType,
+)
 
 __all__ = [
     "DltPipeline",
@@ -52,10 +59,17 @@ class DltPipeline:
 
 
 def source_context(
-    source: SourceSpec, settings: DestinationSettings, *, strict: bool = False
+    source: SourceSpec,
+    settings: DestinationSettings,
+    *,
+    strict: bool = False,
+    window: TimeWindow | None = None,
 ) -> SourceContext:
     """What ``source``'s plugin needs to know beyond its own config block."""
     destination = source.destination
+    column_window = None
+    if window is not None and source.partitions is not None:
+        column_window = ColumnWindow(source.partitions.column, window.start, window.end)
     return SourceContext(
         source_name=source.name,
         project_dir=settings.project_dir,
@@ -66,6 +80,7 @@ def source_context(
         table_name=table_name(source),
         storage=settings.storage,
         strict=strict,
+        window=column_window,
     )
 
 
@@ -79,13 +94,21 @@ def build_pipeline(
     *,
     progress: Any = None,
     strict: bool = False,
+    window: TimeWindow | None = None,
 ) -> DltPipeline:
-    """The dlt pipeline of ``source``; ``progress`` is a dlt progress collector."""
+    """The dlt pipeline of ``source``; ``progress`` is a dlt progress collector.
+
+    A ``window`` run has a pipeline of its own (name suffixed by the window), so windows of one
+    source load in parallel without sharing a lock or local state.
+    """
     import dlt
 
     pipelines_dir.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {"progress": progress} if progress is not None else {}
     name = pipeline_name(source)
+    if window is not None:
+        name += "__w" + "".join(c for c in window.key if c.isdigit())
+    context = source_context(source, settings, strict=strict, window=window)
     pipeline = dlt.pipeline(
         pipeline_name=name,
         pipelines_dir=str(pipelines_dir),
@@ -96,11 +119,11 @@ def build_pipeline(
                 "floe.source-type": source.type,
                 "floe.pipeline": name,
             },
+            window=context.window,
         ),
         dataset_name=source.destination.namespace_name,
         **options,
     )
-    context = source_context(source, settings, strict=strict)
     return DltPipeline(
         source, source_config, source_type, destination_type, settings, context, pipeline
     )

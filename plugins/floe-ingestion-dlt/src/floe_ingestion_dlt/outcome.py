@@ -20,6 +20,7 @@ class TableLoad:
     rows: int
     snapshot_id: int | None = None
     columns: tuple[tuple[str, str], ...] = ()  # (name, Iceberg type) after the load
+    commit_conflicts: int = 0  # concurrent commits the load was planned again after
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class LoadOutcome:
     load_ids: tuple[str, ...] = ()
     error: IngestionError | None = None
     attempts: int = 0  # 1 + the retries of transient failures it took
+    window: str | None = None  # the partition key of a window run
 
     @property
     def ok(self) -> bool:

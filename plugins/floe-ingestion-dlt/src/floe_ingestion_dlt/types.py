@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 from floe_core.health import HealthState, HealthStatus
@@ -12,6 +13,7 @@ from floe_core.spec import CatalogSpec, MergeStrategy, StorageSpec, WriteMode
 from pydantic import BaseModel
 
 __all__ = [
+    "ColumnWindow",
     "DestinationSettings",
     "DestinationType",
     "DltDestination",
@@ -39,6 +41,17 @@ class SourceContext:
     storage: StorageSpec | None = None  # floe.yaml's ``storage:``, for sources on object storage
     #: ``floe ingest run --strict``: what a source would only warn about fails the source
     strict: bool = False
+    #: a partition run: read only the rows whose ``partitions.column`` is in this window
+    window: ColumnWindow | None = None
+
+
+@dataclass(frozen=True)
+class ColumnWindow:
+    """The rows of one time window: ``start <= column < end`` (UTC)."""
+
+    column: str
+    start: datetime
+    end: datetime
 
 
 class SourceType(ABC):
@@ -88,6 +101,7 @@ class TableCommit:
     rows: int
     snapshot_id: int | None
     columns: tuple[tuple[str, str], ...] = ()
+    commit_conflicts: int = 0  # concurrent commits it was planned again after
 
 
 @dataclass(frozen=True)
@@ -114,11 +128,16 @@ class DestinationType(ABC):
 
     @abstractmethod
     def build(
-        self, settings: DestinationSettings, lineage: dict[str, str] | None = None
+        self,
+        settings: DestinationSettings,
+        lineage: dict[str, str] | None = None,
+        window: ColumnWindow | None = None,
     ) -> DltDestination:
         """A dlt destination writing through ``settings``' catalog; never an implicit one.
 
-        ``lineage`` (source, pipeline) is recorded with what the destination writes.
+        ``lineage`` (source, pipeline) is recorded with what the destination writes. With
+        ``window``, a table that has the window's column gets the window's rows replaced by the
+        load's (one commit) instead of appended.
         """
 
     def prepare(self, settings: DestinationSettings, namespace: str) -> None:  # noqa: B027

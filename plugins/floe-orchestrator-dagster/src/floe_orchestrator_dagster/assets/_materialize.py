@@ -19,6 +19,7 @@ from dagster import (
     TableColumn,
     TableSchema,
 )
+from floe_core.windows import window_at
 from floe_ingestion_dlt.engine import LoadOutcome
 from floe_ingestion_dlt.events import LoadEvent, StepStarted
 from floe_ingestion_dlt.plugin import DltIngestionPlugin
@@ -47,10 +48,13 @@ def materialize(
         if isinstance(event, StepStarted):
             context.log.info(f"floe source {source_name!r}: {event.step}")
 
-    outcome = plugin.engine.load(source_name, resources=subset, on_event=on_event)
+    source = plugin.config.source(source_name)
+    window = None
+    if context.has_partition_key and source.partitions is not None:
+        window = window_at(context.partition_key, source.partitions.every)
+    outcome = plugin.engine.load(source_name, resources=subset, on_event=on_event, window=window)
     if outcome.error is not None:
         raise _failure(outcome) from None
-    source = plugin.config.source(source_name)
     for key, name in zip(selected, names, strict=True):
         table = destination_table(source, name)
         committed = outcome.table(table)
@@ -66,6 +70,8 @@ def materialize(
         if committed is not None and committed.snapshot_id is not None:
             metadata["iceberg_snapshot_id"] = MetadataValue.int(committed.snapshot_id)
             metadata["load_ids"] = ", ".join(outcome.load_ids)
+        if committed is not None:
+            metadata["commit_conflicts"] = MetadataValue.int(committed.commit_conflicts)
         if committed is not None and committed.columns:
             metadata["dagster/column_schema"] = TableSchema(
                 columns=[TableColumn(name=n, type=t) for n, t in committed.columns]

@@ -10,6 +10,7 @@ nothing. Materializing calls the load engine, the same one ``floe ingest run`` c
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dagster import (
@@ -17,7 +18,13 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    BackfillPolicy,
+    DailyPartitionsDefinition,
+    HourlyPartitionsDefinition,
+    MonthlyPartitionsDefinition,
     ResourceParam,
+    TimeWindowPartitionsDefinition,
+    WeeklyPartitionsDefinition,
     multi_asset,
 )
 from floe_core.artifacts import CompiledArtifacts
@@ -33,6 +40,7 @@ __all__ = [
     "FloeIngestionTranslator",
     "create_ingestion_assets",
     "destination_table",
+    "partitions_def",
 ]
 
 #: First part of every ingestion asset key: ``["ingestion", source, resource]``.
@@ -74,6 +82,23 @@ class FloeIngestionTranslator:
         )
 
 
+def partitions_def(source: SourceSpec) -> TimeWindowPartitionsDefinition | None:
+    """The Dagster time-window partitions of a source with ``partitions:`` (UTC)."""
+    if source.partitions is None:
+        return None
+    start = source.partitions.start
+    if not isinstance(start, datetime):
+        start = datetime(start.year, start.month, start.day)
+    every = source.partitions.every
+    if every == "hour":
+        return HourlyPartitionsDefinition(start_date=start, timezone="UTC")
+    if every == "week":
+        return WeeklyPartitionsDefinition(start_date=start, timezone="UTC")
+    if every == "month":
+        return MonthlyPartitionsDefinition(start_date=start, timezone="UTC")
+    return DailyPartitionsDefinition(start_date=start, timezone="UTC")
+
+
 def _source_assets(source: SourceSpec, plugin: DltIngestionPlugin) -> AssetsDefinition:
     """The assets of one source; its resources come from floe.yaml, nothing is connected to."""
     names = plugin.engine.resource_names(source)
@@ -95,6 +120,9 @@ def _source_assets(source: SourceSpec, plugin: DltIngestionPlugin) -> AssetsDefi
         name=f"{source.name}_ingestion",
         can_subset=True,
         op_tags={"floe/source": source.name, "floe/source_type": source.type},
+        partitions_def=partitions_def(source),
+        # a backfill runs each window as its own run: windows load in parallel, one commit each
+        backfill_policy=BackfillPolicy.multi_run(1) if source.partitions else None,
     )
     def _assets(
         context: AssetExecutionContext, floe_ingestion: ResourceParam[DltIngestionPlugin]
