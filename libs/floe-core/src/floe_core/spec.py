@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal, Self
+import re
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "CatalogSpec",
+    "CompactSpec",
     "DestinationSpec",
+    "Duration",
+    "duration_of",
+    "ExpireSnapshotsSpec",
     "FloeSpec",
     "IngestionSpec",
+    "MaintenanceSpec",
     "MergeStrategy",
     "PartitionsSpec",
+    "RemoveOrphanFilesSpec",
     "RetrySpec",
     "S3Spec",
     "SchemaContract",
@@ -130,6 +145,90 @@ class DestinationSpec(BaseModel):
 #: Source types whose ``config:`` can name each resource's primary key (rest_api resources);
 #: their plugin checks that every merged resource has one.
 _KEYS_IN_CONFIG = frozenset({"rest_api"})
+_M = TypeVar("_M", bound=BaseModel)
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(value: str) -> str:
+    if not _DURATION.match(value):
+        raise ValueError(f"a duration is written 30s, 15m, 12h or 7d (got {value!r})")
+    return value
+
+
+#: A duration as floe.yaml writes it: a whole number and a unit, ``30s``, ``15m``, ``12h``, ``7d``.
+Duration = Annotated[str, AfterValidator(_duration)]
+
+
+def duration_of(value: str) -> timedelta:
+    """The :class:`timedelta` of a :data:`Duration` string."""
+    match = _DURATION.match(value)
+    if match is None:
+        raise ValueError(f"a duration is written 30s, 15m, 12h or 7d (got {value!r})")
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+class CompactSpec(BaseModel):
+    """Bin-pack a partition's small data files into files of about the target size."""
+
+    model_config = _FROZEN
+
+    target_file_size_mb: int = Field(default=128, ge=1, le=65_536)
+    min_input_files: int = Field(default=5, ge=2, le=100_000)
+
+
+class ExpireSnapshotsSpec(BaseModel):
+    """Expire snapshots older than ``older_than``, keeping at least the last ``retain_last``."""
+
+    model_config = _FROZEN
+
+    older_than: Duration = "7d"
+    retain_last: int = Field(default=10, ge=1, le=100_000)
+
+
+class RemoveOrphanFilesSpec(BaseModel):
+    """Delete files under a table's location that nothing references, once ``older_than``."""
+
+    model_config = _FROZEN
+
+    older_than: Duration = "3d"
+
+
+class MaintenanceSpec(BaseModel):
+    """How floe keeps tables healthy; a step set to ``null`` is not run."""
+
+    model_config = _FROZEN
+
+    compact: CompactSpec | None = Field(default_factory=CompactSpec)
+    expire_snapshots: ExpireSnapshotsSpec | None = Field(default_factory=ExpireSnapshotsSpec)
+    remove_orphan_files: RemoveOrphanFilesSpec | None = Field(default_factory=RemoveOrphanFilesSpec)
+    after_load: bool = False
+    schedule: str | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return _check_cron(value)
+
+    def overridden_by(self, other: MaintenanceSpec | None) -> MaintenanceSpec:
+        """This policy with the keys ``other`` sets (a source's own ``maintenance:``) replaced."""
+        return _overridden(self, other) if other is not None else self
+
+
+def _overridden(base: _M, other: _M) -> _M:
+    """``base`` with the keys ``other`` sets replaced, sub-blocks merged the same way."""
+    update: dict[str, Any] = {}
+    for key in other.model_fields_set:
+        mine, theirs = getattr(base, key), getattr(other, key)
+        both_blocks = isinstance(mine, BaseModel) and isinstance(theirs, BaseModel)
+        update[key] = _overridden(mine, theirs) if both_blocks else theirs
+    return base.model_copy(update=update)
+
+
+def _check_cron(value: str | None) -> str | None:
+    if value is not None and len(value.split()) not in (5, 6):
+        raise ValueError("schedule must be a cron expression with 5 fields, e.g. '0 * * * *'")
+    return value
 
 
 class PartitionsSpec(BaseModel):
@@ -157,6 +256,7 @@ class SourceSpec(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     destination: DestinationSpec
     partitions: PartitionsSpec | None = None
+    maintenance: MaintenanceSpec | None = None  # overrides the keys it sets of the project's
 
     @model_validator(mode="after")
     def _merge_keys(self) -> Self:
@@ -168,9 +268,7 @@ class SourceSpec(BaseModel):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        if value is not None and len(value.split()) not in (5, 6):
-            raise ValueError("schedule must be a cron expression with 5 fields, e.g. '0 * * * *'")
-        return value
+        return _check_cron(value)
 
 
 class IngestionSpec(BaseModel):
@@ -206,3 +304,9 @@ class FloeSpec(BaseModel):
     storage: StorageSpec = Field(default_factory=StorageSpec)
     retry: RetrySpec = Field(default_factory=RetrySpec)
     ingestion: IngestionSpec = Field(default_factory=IngestionSpec)
+    maintenance: MaintenanceSpec = Field(default_factory=MaintenanceSpec)
+
+    def maintenance_of(self, source: str) -> MaintenanceSpec:
+        """The maintenance policy of ``source``'s tables: the project's, with the source's own
+        keys in place of the project's."""
+        return self.maintenance.overridden_by(self.ingestion.source(source).maintenance)

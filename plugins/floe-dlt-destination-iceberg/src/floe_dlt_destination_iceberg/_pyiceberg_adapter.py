@@ -13,21 +13,26 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from pyiceberg.catalog.rest import RestCatalog
+from pyiceberg.table.snapshots import Operation, Summary
+from pyiceberg.table.update.snapshot import _OverwriteFiles
 from requests import PreparedRequest, Response, Session
 from requests.adapters import HTTPAdapter
 
 if TYPE_CHECKING:
     from pyiceberg.io import FileIO
     from pyiceberg.manifest import DataFile
+    from pyiceberg.table import Transaction
     from pyiceberg.table.metadata import TableMetadata
 
 __all__ = [
     "PRIVATE_NAMES",
     "TIMEOUT_PROPERTY",
+    "ReplaceFiles",
     "TimeoutRestCatalog",
     "check_schema_compatible",
     "data_files",
     "keep_nested_nulls",
+    "replace_files",
 ]
 
 #: The private pyiceberg names used below (checked by the adapter's test).
@@ -37,6 +42,8 @@ PRIVATE_NAMES = (
     "pyiceberg.catalog.rest.RestCatalog._config_headers",
     "pyiceberg.io.pyarrow.ArrowProjectionVisitor.list",  # wrapped: see keep_nested_nulls
     "pyiceberg.io.pyarrow.ArrowProjectionVisitor.map",
+    "pyiceberg.table.update.snapshot._OverwriteFiles",
+    "pyiceberg.table.update.snapshot._OverwriteFiles._summary",
 )
 
 
@@ -166,3 +173,24 @@ def _with_nulls_of(result: Any, source: Any) -> Any:
             result.offsets, result.keys, result.items, type=result.type, mask=mask
         )
     return type(result).from_arrays(result.offsets, result.values, type=result.type, mask=mask)
+
+
+class ReplaceFiles(_OverwriteFiles):
+    """Commits a ``replace`` snapshot: data files removed and added holding the same rows.
+
+    Private: pyiceberg 0.12 has no public rewrite (compaction) operation and its snapshot
+    summary refuses ``replace``; this is its overwrite producer (which deletes and adds files
+    and keeps files a concurrent commit added when it re-plans) with the summary computed as an
+    overwrite's, then marked ``replace`` so readers and incremental scans know no row changed.
+    """
+
+    def _summary(self, snapshot_properties: dict[str, str] | None = None) -> Summary:
+        summary = super()._summary(snapshot_properties or {})
+        return Summary(Operation.REPLACE, **summary.additional_properties)
+
+
+def replace_files(tx: Transaction, io: FileIO, properties: dict[str, str]) -> ReplaceFiles:
+    """A :class:`ReplaceFiles` producer in ``tx`` (use it as a context manager to commit)."""
+    return ReplaceFiles(
+        operation=Operation.OVERWRITE, transaction=tx, io=io, snapshot_properties=properties
+    )

@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from floe_core.health import HealthState, HealthStatus
+from floe_core.spec import MaintenanceSpec
 from floe_ingestion_dlt.types import (
     ColumnWindow,
     DestinationSettings,
     DestinationType,
     DltDestination,
+    MaintenanceReport,
     TableCommit,
+    TableStats,
 )
 
 from floe_dlt_destination_iceberg.catalog import (
@@ -194,3 +197,21 @@ class IcebergDestination(DestinationType):
                 }
             )
         return history
+
+    def maintain(
+        self,
+        settings: DestinationSettings,
+        name: str,
+        policy: MaintenanceSpec,
+        *,
+        dry_run: bool = False,
+    ) -> MaintenanceReport:
+        from floe_dlt_destination_iceberg.maintenance import maintain_table
+
+        table = open_catalog(settings).load_table(_split(name))
+        return maintain_table(table, name, policy, dry_run=dry_run)
+
+    def table_stats(self, settings: DestinationSettings, name: str) -> TableStats:
+        from floe_dlt_destination_iceberg.maintenance import table_stats
+
+        return table_stats(open_catalog(settings).load_table(_split(name)), name)

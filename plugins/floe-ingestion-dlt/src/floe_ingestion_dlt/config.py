@@ -10,6 +10,7 @@ from __future__ import annotations
 from floe_core.spec import (
     CatalogSpec,
     FloeSpec,
+    MaintenanceSpec,
     MergeStrategy,
     RetrySpec,
     SchemaContract,
@@ -59,6 +60,7 @@ class DltIngestionConfig(BaseModel):
     catalog_config: CatalogSpec = Field(default_factory=CatalogSpec)
     storage_config: StorageSpec = Field(default_factory=StorageSpec)
     retry_config: RetrySpec = Field(default_factory=RetrySpec)
+    maintenance_config: MaintenanceSpec = Field(default_factory=MaintenanceSpec)
     project_dir: str = "."
     pipelines_dir: str | None = None
 
@@ -72,6 +74,7 @@ class DltIngestionConfig(BaseModel):
             catalog_config=spec.catalog,
             storage_config=spec.storage,
             retry_config=spec.retry,
+            maintenance_config=spec.maintenance,
             project_dir=project_dir,
             pipelines_dir=spec.ingestion.pipelines_dir
             or f"{project_dir}/{DEFAULT_STATE_DIR}/pipelines",
@@ -82,3 +85,9 @@ class DltIngestionConfig(BaseModel):
             if source.name == name:
                 return source
         raise KeyError(name)
+
+    def maintenance_of(self, source: SourceSpec | None) -> MaintenanceSpec:
+        """The maintenance policy of ``source``'s tables (the project's without a source)."""
+        if source is None:
+            return self.maintenance_config
+        return self.maintenance_config.overridden_by(source.maintenance)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from floe_core.health import HealthState, HealthStatus
-from floe_core.spec import CatalogSpec, MergeStrategy, StorageSpec, WriteMode
+from floe_core.spec import CatalogSpec, MaintenanceSpec, MergeStrategy, StorageSpec, WriteMode
 from pydantic import BaseModel
 
 __all__ = [
@@ -18,9 +18,11 @@ __all__ = [
     "DestinationType",
     "DltDestination",
     "DltSource",
+    "MaintenanceReport",
     "SourceContext",
     "SourceType",
     "TableCommit",
+    "TableStats",
 ]
 
 DltSource = Any  # dlt.sources.DltSource (or a DltResource)
@@ -105,6 +107,74 @@ class TableCommit:
 
 
 @dataclass(frozen=True)
+class MaintenanceReport:
+    """What maintaining one table did (or, in a dry run, would do)."""
+
+    table: str  # namespace.table
+    dry_run: bool = False
+    data_files_before: int = 0
+    data_files_after: int = 0
+    bytes_rewritten: int = 0
+    snapshots_expired: int = 0
+    expired_files_deleted: int = 0  # files only the expired snapshots referenced
+    orphan_files_removed: int = 0
+    #: what compaction did: ``compacted``, ``nothing to compact``, ``not configured`` or why it
+    #: gave up (a concurrent change to the files it was rewriting, say)
+    compaction: str = "not configured"
+    error: Exception | None = None  # maintenance of this table failed; the rest still ran
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "dry_run": self.dry_run,
+            "data_files_before": self.data_files_before,
+            "data_files_after": self.data_files_after,
+            "bytes_rewritten": self.bytes_rewritten,
+            "snapshots_expired": self.snapshots_expired,
+            "expired_files_deleted": self.expired_files_deleted,
+            "orphan_files_removed": self.orphan_files_removed,
+            "compaction": self.compaction,
+            "status": "success" if self.ok else "failed",
+            "error": str(self.error) if self.error is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class TableStats:
+    """The health of one table at a glance, read from its current metadata."""
+
+    table: str
+    data_files: int
+    data_bytes: int
+    records: int
+    snapshots: int
+    partitions: int
+    delete_files: int
+    last_maintenance: str | None  # ISO 8601 UTC, when floe last maintained it
+
+    @property
+    def average_file_bytes(self) -> int:
+        return self.data_bytes // self.data_files if self.data_files else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "data_files": self.data_files,
+            "data_bytes": self.data_bytes,
+            "average_file_bytes": self.average_file_bytes,
+            "records": self.records,
+            "snapshots": self.snapshots,
+            "partitions": self.partitions,
+            "delete_files": self.delete_files,
+            "last_maintenance": self.last_maintenance,
+        }
+
+
+@dataclass(frozen=True)
 class DestinationSettings:
     """The catalog and storage a destination writes through."""
 
@@ -174,3 +244,19 @@ class DestinationType(ABC):
     def table_history(self, settings: DestinationSettings, name: str) -> list[dict[str, Any]]:
         """Snapshots of ``namespace.table``, oldest first."""
         return []
+
+    def maintain(
+        self,
+        settings: DestinationSettings,
+        name: str,
+        policy: MaintenanceSpec,
+        *,
+        dry_run: bool = False,
+    ) -> MaintenanceReport:
+        """Compact, expire snapshots and remove orphan files of ``namespace.table`` per
+        ``policy``; with ``dry_run``, say what would be done and change nothing."""
+        raise NotImplementedError(f"destination {self.name!r} has no table maintenance")
+
+    def table_stats(self, settings: DestinationSettings, name: str) -> TableStats:
+        """Data files, sizes, snapshots and partitions of ``namespace.table``."""
+        raise NotImplementedError(f"destination {self.name!r} reports no table statistics")
