@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -21,7 +22,7 @@ T = TypeVar("T")
 
 @click.group()
 def tables() -> None:
-    """List and show Iceberg tables."""
+    """List, show and maintain Iceberg tables."""
 
 
 @tables.command("list")
@@ -54,12 +55,16 @@ def _load_or_fail(action: Callable[[str], T], name: str) -> T:
 @CONFIG_OPTION
 @click.option("--limit", default=20, show_default=True, help="Rows to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON lines.")
+@click.option("--stats", is_flag=True, help="Show the table's health instead of its rows.")
 @handle_errors
-def show(name: str, config_file: Path, limit: int, as_json: bool) -> None:
+def show(name: str, config_file: Path, limit: int, as_json: bool, stats: bool) -> None:
     """The first rows of table NAME (namespace.table)."""
     from floe_cli._project import load_ingestion
 
     _, plugin = load_ingestion(config_file)
+    if stats:
+        _print_stats(_load_or_fail(plugin.table_stats, name).as_dict(), as_json)
+        return
     table = _load_or_fail(plugin.read_table, name)
     rows = table.slice(0, limit).to_pylist()
     if as_json:
@@ -101,3 +106,79 @@ def history(name: str, config_file: Path) -> None:
     ]
     headers = ["snapshot", "committed", "operation", "added", "total", "source", "load id"]
     click.echo(render_table(headers, rows))
+
+
+@tables.command("stats")
+@click.argument("name")
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@handle_errors
+def stats(name: str, config_file: Path, as_json: bool) -> None:
+    """Health of table NAME: data files, average file size, snapshots, partitions."""
+    from floe_cli._project import load_ingestion
+
+    _, plugin = load_ingestion(config_file)
+    _print_stats(_load_or_fail(plugin.table_stats, name).as_dict(), as_json)
+
+
+def _print_stats(figures: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    rows = [
+        [key.replace("_", " "), "never" if value is None else str(value)]
+        for key, value in figures.items()
+        if key != "table"
+    ]
+    click.echo(f"{figures['table']}")
+    click.echo(render_table(["", ""], rows).split("\n", 2)[2])
+
+
+@tables.command("maintain")
+@click.argument("names", nargs=-1)
+@CONFIG_OPTION
+@click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per table.")
+@handle_errors
+def maintain(names: tuple[str, ...], config_file: Path, dry_run: bool, as_json: bool) -> None:
+    """Compact, expire snapshots and remove orphan files of tables NAMES (default: all), per
+    the maintenance policy of floe.yaml. Exit 1 when a table could not be maintained."""
+    from floe_cli._project import load_ingestion
+
+    _, plugin = load_ingestion(config_file)
+    results = plugin.maintain(list(names) or None, dry_run=dry_run)
+    figures = [result.as_dict() for result in results]
+    if as_json:
+        for item in figures:
+            click.echo(json.dumps(item))
+    else:
+        headers = [
+            "table",
+            "files before",
+            "files after",
+            "bytes rewritten",
+            "snapshots expired",
+            "orphans removed",
+            "compaction",
+        ]
+        rows = [
+            [
+                f["table"],
+                str(f["data_files_before"]),
+                str(f["data_files_after"]),
+                f"{f['bytes_rewritten']:,}",
+                str(f["snapshots_expired"]),
+                str(f["orphan_files_removed"]),
+                f["compaction"] if f["error"] is None else "failed",
+            ]
+            for f in figures
+        ]
+        if rows:
+            click.echo(render_table(headers, rows))
+        if dry_run:
+            click.echo("dry run: nothing was changed", err=True)
+    for result in results:
+        if result.error is not None:
+            click.echo(f"error: {result.error}", err=True)
+    if any(not result.ok for result in results):
+        sys.exit(EXIT_FAILED)

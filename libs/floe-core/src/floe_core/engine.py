@@ -15,7 +15,14 @@ if TYPE_CHECKING:
     from floe_core.spec import SourceSpec
     from floe_core.windows import TimeWindow
 
-__all__ = ["IngestionEngine", "LoadResult", "ProjectIngestion", "TableResult"]
+__all__ = [
+    "IngestionEngine",
+    "LoadResult",
+    "MaintenanceResult",
+    "ProjectIngestion",
+    "TableHealth",
+    "TableResult",
+]
 
 
 class TableResult(Protocol):
@@ -64,6 +71,26 @@ class LoadResult(Protocol):
     def window(self) -> str | None: ...  # the partition key of a window run
 
 
+class MaintenanceResult(Protocol):
+    """What maintaining one table did (or, in a dry run, would do)."""
+
+    @property
+    def table(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def error(self) -> Exception | None: ...
+    def as_dict(self) -> dict[str, Any]: ...  # the counts, as ``floe tables maintain`` prints
+
+
+class TableHealth(Protocol):
+    """One table's health at a glance (data files, sizes, snapshots, partitions)."""
+
+    @property
+    def table(self) -> str: ...
+    def as_dict(self) -> dict[str, Any]: ...
+
+
 class IngestionEngine(Protocol):
     """Loads the sources of one configured project."""
 
@@ -102,3 +129,11 @@ class ProjectIngestion(Protocol):
     def list_tables(self) -> list[str]: ...
     def read_table(self, name: str, limit: int | None = None) -> Any: ...
     def table_history(self, name: str) -> list[dict[str, Any]]: ...
+    def maintain(
+        self, tables: Sequence[str] | None = None, *, dry_run: bool = False
+    ) -> Sequence[MaintenanceResult]:
+        """Run each table's maintenance policy (every table by default); never raises for one
+        table's failure: its result carries the error."""
+        ...
+
+    def table_stats(self, name: str) -> TableHealth: ...

@@ -21,7 +21,6 @@ __all__ = [
     "CompactSpec",
     "DestinationSpec",
     "Duration",
-    "duration_of",
     "ExpireSnapshotsSpec",
     "FloeSpec",
     "IngestionSpec",
@@ -35,6 +34,7 @@ __all__ = [
     "SourceSpec",
     "StorageSpec",
     "WriteMode",
+    "duration_of",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")

@@ -31,7 +31,7 @@ from floe_ingestion_dlt.outcome import LoadOutcome, LoadStatus, TableLoad
 if TYPE_CHECKING:
     from floe_ingestion_dlt.events import EventSink
     from floe_ingestion_dlt.loading import DltPipeline
-    from floe_ingestion_dlt.types import DestinationSettings
+    from floe_ingestion_dlt.types import DestinationSettings, MaintenanceReport, TableStats
 
 __all__ = ["LoadEngine", "LoadOutcome", "LoadStatus", "TableLoad", "native_panic"]
 
@@ -60,6 +60,24 @@ class LoadEngine:
 
     def source(self, name: str | SourceSpec) -> SourceSpec:
         return name if isinstance(name, SourceSpec) else self.config.source(name)
+
+    def maintain(
+        self, tables: Sequence[str] | None = None, *, dry_run: bool = False
+    ) -> list[MaintenanceReport]:
+        """Run each table's maintenance policy (every table of the catalog by default); one
+        table's failure is in its report, never raised."""
+        from floe_ingestion_dlt.maintenance import maintain_tables
+        from floe_ingestion_dlt.plugins import get_destination_type
+
+        destination = get_destination_type()
+        names = list(tables) if tables is not None else destination.list_tables(self.settings)
+        return maintain_tables(self.config, destination, self.settings, names, dry_run=dry_run)
+
+    def table_stats(self, name: str) -> TableStats:
+        """Data files, sizes, snapshots and partitions of ``namespace.table``."""
+        from floe_ingestion_dlt.plugins import get_destination_type
+
+        return get_destination_type().table_stats(self.settings, name)
 
     def validate(self, source: SourceSpec) -> BaseModel:
         """The source's config block, validated by its own plugin's model.
@@ -282,6 +300,15 @@ class LoadEngine:
             else TableLoad(name, 0)
             for name in sorted(written)
         )
+        maintenance: tuple[MaintenanceReport, ...] = ()
+        if self.config.maintenance_of(handle.source).after_load and commits:
+            from floe_ingestion_dlt.maintenance import maintain_tables
+
+            maintenance = tuple(
+                maintain_tables(
+                    self.config, handle.destination_type, handle.settings, sorted(commits)
+                )
+            )
         return LoadOutcome(
             source=handle.source.name,
             source_type=handle.source.type,
@@ -291,6 +318,7 @@ class LoadEngine:
             bytes_written=size,
             duration_seconds=duration,
             load_ids=load_ids,
+            maintenance=maintenance,
         )
 
 

@@ -10,6 +10,7 @@ __all__ = [
     "DestinationWriteError",
     "ErrorCategory",
     "IngestionError",
+    "MaintenanceError",
     "PipelineConfigurationError",
     "SchemaContractViolation",
     "SourceConnectionError",
@@ -68,6 +69,10 @@ class DestinationWriteError(IngestionError):
 
 class SchemaContractViolation(IngestionError):  # noqa: N818 - contract name
     """Incoming data does not fit the table under the configured schema contract."""
+
+
+class MaintenanceError(IngestionError):
+    """Maintaining a table failed; what it had committed before stays, nothing is half-done."""
 
 
 class PipelineConfigurationError(IngestionError, FloeConfigError):

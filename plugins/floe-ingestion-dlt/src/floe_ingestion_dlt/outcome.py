@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from floe_ingestion_dlt.errors import ErrorCategory, IngestionError
+
+if TYPE_CHECKING:
+    from floe_ingestion_dlt.types import MaintenanceReport
 
 __all__ = ["LoadOutcome", "LoadStatus", "TableLoad"]
 
@@ -38,6 +41,9 @@ class LoadOutcome:
     error: IngestionError | None = None
     attempts: int = 0  # 1 + the retries of transient failures it took
     window: str | None = None  # the partition key of a window run
+    #: ``after_load: true``: what maintaining the committed tables did; a failure there is
+    #: reported here and leaves the load a success
+    maintenance: tuple[MaintenanceReport, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from floe_core.artifacts import CompiledArtifacts
@@ -17,7 +18,12 @@ from floe_ingestion_dlt.errors import SourceNotInstalledError
 from floe_ingestion_dlt.loading import DltPipeline
 from floe_ingestion_dlt.observability import get_logger, span
 from floe_ingestion_dlt.plugins import get_destination_type, get_source_type, source_types
-from floe_ingestion_dlt.types import DestinationSettings, SourceContext
+from floe_ingestion_dlt.types import (
+    DestinationSettings,
+    MaintenanceReport,
+    SourceContext,
+    TableStats,
+)
 
 __all__ = ["DltIngestionPlugin", "as_result"]
 
@@ -190,6 +196,15 @@ class DltIngestionPlugin(IngestionPlugin):
 
     def table_history(self, name: str) -> list[dict[str, Any]]:
         return get_destination_type().table_history(self.settings, name)
+
+    def maintain(
+        self, tables: Sequence[str] | None = None, *, dry_run: bool = False
+    ) -> list[MaintenanceReport]:
+        """:meth:`LoadEngine.maintain` on the configured project."""
+        return self.engine.maintain(tables, dry_run=dry_run)
+
+    def table_stats(self, name: str) -> TableStats:
+        return self.engine.table_stats(name)
 
 
 def as_result(outcome: LoadOutcome) -> IngestionResult:

@@ -10,7 +10,12 @@ if TYPE_CHECKING:
     from dagster import Definitions
     from floe_core.artifacts import CompiledArtifacts
 
-__all__ = ["DagsterOrchestratorPlugin", "job_name", "schedule_name"]
+__all__ = [
+    "DagsterOrchestratorPlugin",
+    "job_name",
+    "maintenance_schedule_name",
+    "schedule_name",
+]
 
 
 def job_name(source: str) -> str:
@@ -20,6 +25,10 @@ def job_name(source: str) -> str:
 
 def schedule_name(source: str) -> str:
     return f"ingest_{source}_schedule"
+
+
+def maintenance_schedule_name(source: str) -> str:
+    return f"maintain_{source}_schedule"
 
 
 class DagsterOrchestratorPlugin(PluginMetadata):
@@ -41,11 +50,13 @@ class DagsterOrchestratorPlugin(PluginMetadata):
     def description(self) -> str:
         return (
             "Dagster definitions of a floe project: one asset per dlt resource, a job and "
-            "optional schedule per source, loads run by floe's engine"
+            "optional schedule per source, loads run by floe's engine, a table maintenance "
+            "job per source on its maintenance schedule"
         )
 
     def create_definitions(self, artifacts: CompiledArtifacts) -> Definitions:
-        """Resources, assets, a job per source and a schedule per source with ``schedule:``.
+        """Resources, assets, a job per source and a schedule per source with ``schedule:``;
+        a maintenance job per source, scheduled on its ``maintenance.schedule`` when set.
 
         A project without ingestion (no plugin, or no sources) gives empty definitions.
 
@@ -54,6 +65,7 @@ class DagsterOrchestratorPlugin(PluginMetadata):
                 cannot be loaded; never hidden.
         """
         from dagster import (
+            AssetKey,
             AssetSelection,
             DefaultScheduleStatus,
             Definitions,
@@ -75,8 +87,17 @@ class DagsterOrchestratorPlugin(PluginMetadata):
             artifacts.plugins.model_copy(update={"ingestion": ref})
         )
         from floe_orchestrator_dagster.assets.ingestion import create_ingestion_assets
+        from floe_orchestrator_dagster.maintenance import create_maintenance_job
 
         assets = create_ingestion_assets(artifacts, resources[INGESTION_RESOURCE_KEY])
+        tables: dict[str, dict[AssetKey, str]] = {source.name: {} for source in sources}
+        for asset in assets:
+            for spec in asset.specs:
+                if spec.group_name in tables:
+                    tables[spec.group_name][spec.key] = str(spec.metadata["destination_table"])
+        maintenance = {
+            source.name: create_maintenance_job(source, tables[source.name]) for source in sources
+        }
         jobs = {
             source.name: define_asset_job(
                 job_name(source.name),
@@ -97,6 +118,21 @@ class DagsterOrchestratorPlugin(PluginMetadata):
             for source in sources
             if source.schedule
         ]
+        for source in sources:
+            cron = artifacts.spec.maintenance_of(source.name).schedule
+            if cron:
+                schedules.append(
+                    ScheduleDefinition(
+                        name=maintenance_schedule_name(source.name),
+                        cron_schedule=cron,
+                        job=maintenance[source.name],
+                        default_status=DefaultScheduleStatus.RUNNING,
+                        description=f"floe.yaml maintenance schedule of source {source.name!r}",
+                    )
+                )
         return Definitions(
-            assets=assets, jobs=list(jobs.values()), schedules=schedules, resources=resources
+            assets=assets,
+            jobs=[*jobs.values(), *maintenance.values()],
+            schedules=schedules,
+            resources=resources,
         )

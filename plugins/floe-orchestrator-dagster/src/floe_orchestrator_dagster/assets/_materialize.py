@@ -55,6 +55,11 @@ def materialize(
     outcome = plugin.engine.load(source_name, resources=subset, on_event=on_event, window=window)
     if outcome.error is not None:
         raise _failure(outcome) from None
+    for report in outcome.maintenance:  # after_load: a failure there leaves the load committed
+        if report.error is not None:
+            context.log.warning(f"maintenance after the load failed: {report.error}")
+        else:
+            context.log.info(f"maintained {report.table}: {report.as_dict()}")
     for key, name in zip(selected, names, strict=True):
         table = destination_table(source, name)
         committed = outcome.table(table)
@@ -76,7 +81,21 @@ def materialize(
             metadata["dagster/column_schema"] = TableSchema(
                 columns=[TableColumn(name=n, type=t) for n, t in committed.columns]
             )
+        if committed is not None:
+            metadata.update(_health(context, plugin, table))
         yield MaterializeResult(asset_key=key, metadata=metadata)
+
+
+def _health(context: AssetExecutionContext, plugin: DltIngestionPlugin, table: str) -> Any:
+    """The table's health figures after the load (as ``floe tables stats``); none when they
+    cannot be read: the load itself is committed."""
+    from floe_orchestrator_dagster.maintenance import stats_metadata
+
+    try:
+        return stats_metadata(plugin.table_stats(table).as_dict())
+    except Exception as exc:
+        context.log.warning(f"health of {table} not read: {type(exc).__name__}")
+        return {}
 
 
 def _failure(outcome: LoadOutcome) -> Failure:
