@@ -30,10 +30,18 @@ def duckdb_connection() -> Any:
     return connection
 
 
-def read_iceberg(metadata_location: str, query: str = "SELECT * FROM t") -> Any:
+def read_iceberg(
+    metadata_location: str, query: str = "SELECT * FROM t", filesystem: Any = None
+) -> Any:
     """The rows of the Iceberg table whose current metadata file is ``metadata_location``, as a
-    ``pyarrow.Table`` read by DuckDB (``t`` names the table in ``query``)."""
+    ``pyarrow.Table`` read by DuckDB (``t`` names the table in ``query``).
+
+    ``filesystem``: an fsspec filesystem DuckDB reads the table's files through (an ``s3fs``
+    one for tables on S3, which DuckDB cannot reach without its httpfs extension).
+    """
     connection = duckdb_connection()
+    if filesystem is not None:
+        connection.register_filesystem(filesystem)
     try:
         location = metadata_location.removeprefix("file://")
         connection.execute(f"CREATE VIEW t AS SELECT * FROM iceberg_scan('{location}')")

@@ -223,11 +223,19 @@ def _listing(table: Table) -> dict[str, datetime]:
     scheme = urlparse(location).scheme or "file"
     filesystem = FsspecFileIO(table.io.properties).get_fs(scheme)
     root = _key(location).rstrip("/")
-    if not filesystem.exists(root):
+    filesystem.invalidate_cache()  # fsspec caches listings per instance, and instances
+    try:
+        found = filesystem.find(root, detail=True, withdirs=False)
+    except FileNotFoundError:
         return {}
-    found = filesystem.find(root, detail=True, withdirs=False)
+    finally:
+        filesystem.invalidate_cache()  # nobody else reading through it sees a stale listing
+    # object stores may list a folder marker as an object: never a file to delete
+    folders = {path.rsplit("/", 1)[0] for path in found}
     return {
-        _key(path) if scheme == "file" else path: _modified(info) for path, info in found.items()
+        _key(path) if scheme == "file" else path: _modified(info)
+        for path, info in found.items()
+        if info.get("type", "file") == "file" and path.rstrip("/") not in folders
     }
 
 
