@@ -3,10 +3,15 @@ rows, as pyiceberg and DuckDB read them; a load concurrent with compaction loses
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from typing import Any
 
+import pyarrow.compute as pc
 from floe_core.spec import CompactSpec, MaintenanceSpec
 from floe_testing.duckdb_reader import read_iceberg
 from floe_testing.fixtures.ingestion import FloeProject
@@ -215,3 +220,53 @@ def test_a_source_overrides_the_project_policy(floe_project: FloeProject) -> Non
     [report] = floe_project.plugin().maintain([table_name(floe_project)])
 
     assert report.compaction == "nothing to compact"  # two files: below the source's three
+
+
+def test_orphans_of_a_killed_load_are_removed_after_the_threshold_not_before(
+    floe_project: FloeProject,
+) -> None:
+    """A load SIGKILLed while writing its data files leaves them unreferenced: they are kept
+    while younger than the threshold (a running load's files look the same), removed after."""
+    make_project(floe_project)
+    rows = 20_000
+    with sqlite3.connect(floe_project.root / "source.db") as db:
+        db.executemany(
+            "INSERT INTO events VALUES (?, ?)", ((i, f"{i:08d}" * 125) for i in range(rows))
+        )
+    namespace = table_name(floe_project).split(".")[0]
+    data = floe_project.root / ".floe" / "warehouse" / namespace / "events" / "data"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "floe_cli", "ingest", "run"],
+        cwd=floe_project.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"},
+    )
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if data.is_dir() and any(data.glob("*.parquet")):
+            process.send_signal(signal.SIGKILL)  # the Iceberg write has started
+            break
+        time.sleep(0.001)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    table = open_table(floe_project)
+    assert table.current_snapshot() is None  # killed before its commit
+    left = sorted(data.glob("*.parquet"))
+    assert left
+
+    kept = maintain(floe_project, remove_orphan_files={"older_than": "1h"})
+    assert kept.orphan_files_removed == 0
+    assert sorted(data.glob("*.parquet")) == left
+    time.sleep(2.1)
+    removed = maintain(floe_project, remove_orphan_files={"older_than": "2s"})
+    assert removed.orphan_files_removed >= len(left)
+    assert not any(path.exists() for path in left)
+
+    floe_project.run()  # the rerun lands every row once
+    table = open_table(floe_project)
+    ids = table.scan(selected_fields=("id",)).to_arrow()["id"]
+    assert (len(ids), pc.count_distinct(ids).as_py()) == (rows, rows)
+    location = table.metadata_location.removeprefix("file://")
+    counted = read_iceberg(location, "SELECT count(*) AS n, count(DISTINCT id) AS d FROM t")
+    assert counted.to_pylist() == [{"n": rows, "d": rows}]

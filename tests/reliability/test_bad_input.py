@@ -99,6 +99,24 @@ CORPUS: dict[str, str] = {
     "missing_env_variable": doc(source(config="{credentials: '${FLOE_TEST_UNSET_VAR}'}")),
     "missing_env_in_catalog": doc(top="catalog: {type: rest, uri: '${FLOE_TEST_UNSET_URI}'}\n"),
     "non_string_key": doc(top="1: 2\n"),
+    "maintenance_duration_words": doc(
+        top="maintenance: {expire_snapshots: {older_than: 7 days}}\n"
+    ),
+    "maintenance_duration_unit": doc(top="maintenance: {remove_orphan_files: {older_than: 3w}}\n"),
+    "maintenance_duration_number": doc(top="maintenance: {expire_snapshots: {older_than: 7}}\n"),
+    "maintenance_duration_negative": doc(
+        top="maintenance: {remove_orphan_files: {older_than: -1d}}\n"
+    ),
+    "maintenance_retain_zero": doc(top="maintenance: {expire_snapshots: {retain_last: 0}}\n"),
+    "maintenance_target_size_zero": doc(top="maintenance: {compact: {target_file_size_mb: 0}}\n"),
+    "maintenance_min_files_one": doc(top="maintenance: {compact: {min_input_files: 1}}\n"),
+    "maintenance_unknown_key": doc(top="maintenance: {vacuum: {}}\n"),
+    "maintenance_unknown_step_key": doc(top="maintenance: {compact: {target_mb: 64}}\n"),
+    "maintenance_after_load_string": doc(top="maintenance: {after_load: sometimes}\n"),
+    "maintenance_schedule_words": doc(top="maintenance: {schedule: nightly}\n"),
+    "source_maintenance_bad_duration": doc(
+        source(maintenance="{expire_snapshots: {older_than: 2 hours}}")
+    ),
 }
 
 
@@ -129,12 +147,39 @@ def test_unreadable_and_binary_files(tmp_path: Path) -> None:
         compile_spec(tmp_path)  # a folder
 
 
+def test_a_bad_maintenance_duration_names_file_source_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "floe.yaml"
+    path.write_text(CORPUS["source_maintenance_bad_duration"], encoding="utf-8")
+
+    with pytest.raises(FloeConfigError) as caught:
+        compile_spec(path, env={})
+
+    assert str(caught.value) == (
+        f"{path}:7: ingestion.sources[0] (source 'shop').maintenance.expire_snapshots."
+        "older_than: a duration is written 30s, 15m, 12h or 7d (got '2 hours')"
+    )
+
+
 @pytest.mark.parametrize(
-    "case", ["unclosed_bracket", "name_dash", "write_mode_unknown", "missing_env_variable"]
+    "case",
+    [
+        "unclosed_bracket",
+        "name_dash",
+        "write_mode_unknown",
+        "missing_env_variable",
+        "source_maintenance_bad_duration",
+    ],
 )
 def test_cli_exits_2_without_traceback(tmp_path: Path, case: str) -> None:
     (tmp_path / "floe.yaml").write_text(CORPUS[case], encoding="utf-8")
-    for command in (["compile"], ["ingest", "run"], ["ingest", "check"], ["tables", "list"]):
+    commands = (
+        ["compile"],
+        ["ingest", "run"],
+        ["ingest", "check"],
+        ["tables", "list"],
+        ["tables", "maintain", "--dry-run"],
+    )
+    for command in commands:
         result = subprocess.run(
             [sys.executable, "-m", "floe_cli", *command],
             cwd=tmp_path,
