@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from floe_testing.fixtures.ingestion import FloeProject
 
 FLOE = [sys.executable, "-m", "floe_cli"]
 
@@ -78,3 +79,40 @@ def test_missing_file_exits_2(tmp_path: Path) -> None:
     result = floe("compile", "-f", "nope.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: nope.yaml: file not found"
+
+
+def test_tables_maintain_dry_run_changes_nothing_then_maintains(floe_project: FloeProject) -> None:
+    import sqlite3
+
+    floe_project.sqlite_events(10, incremental=True)
+    floe_project.file.write_text(
+        floe_project.file.read_text(encoding="utf-8")
+        + "maintenance: {compact: {min_input_files: 2}}\n",
+        encoding="utf-8",
+    )
+    floe_project.run()
+    with sqlite3.connect(floe_project.root / "source.db") as db:
+        db.execute("INSERT INTO events VALUES (10, 'e10')")
+    floe_project.run()
+    config = str(floe_project.file)
+
+    dry = floe("tables", "maintain", "-f", config, "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert floe_project.snapshots("bronze.events") == 2
+    planned = json.loads(dry.stdout)
+    assert planned["dry_run"] is True
+    assert (planned["data_files_before"], planned["data_files_after"]) == (2, 1)
+
+    done = floe("tables", "maintain", "bronze.events", "-f", config, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["compaction"] == "compacted"
+    stats = floe("tables", "stats", "bronze.events", "-f", config, "--json")
+    figures = json.loads(stats.stdout)
+    assert (figures["data_files"], figures["records"], figures["snapshots"]) == (1, 11, 3)
+
+
+def test_tables_maintain_of_a_missing_table_exits_1_naming_it(floe_project: FloeProject) -> None:
+    floe_project.sqlite_events(3)
+    result = floe("tables", "maintain", "bronze.nope", "-f", str(floe_project.file))
+    assert result.returncode == 1
+    assert "error: maintaining bronze.nope: NoSuchTableError" in result.stderr

@@ -59,3 +59,26 @@ def test_an_incompatible_schema_is_refused_naming_the_column(table: Table) -> No
 
     with pytest.raises(ValueError, match="id"):
         adapter.check_schema_compatible(table.metadata, wrong)
+
+
+def test_replace_files_commits_a_replace_snapshot_with_the_same_rows(table: Table) -> None:
+    for start in (0, 3):
+        table.append(pa.table({"id": [start, start + 1, start + 2], "name": ["a", "b", "c"]}))
+    old = [task.file for task in table.scan().plan_files()]
+    rows = table.scan().to_arrow().sort_by("id")
+
+    with table.transaction() as tx, adapter.replace_files(tx, table.io, {"k": "v"}) as producer:
+        for data_file in old:
+            producer.delete_data_file(data_file)
+        for data_file in adapter.data_files(tx.table_metadata, rows, table.io, uuid.uuid4()):
+            producer.append_data_file(data_file)
+
+    table.refresh()
+    summary = table.current_snapshot().summary
+    assert (summary.operation.value, summary["k"], summary["total-records"]) == (
+        "replace",
+        "v",
+        "6",
+    )
+    assert len(list(table.scan().plan_files())) == 1
+    assert table.scan().to_arrow().sort_by("id").equals(rows)
