@@ -429,13 +429,26 @@ def main() -> None:
     parser.add_argument("--merge-rows", type=int, default=200_000)
     parser.add_argument(
         "--suite",
-        choices=["all", "sqlite", "postgres", "files", "rest", "merge", "memory", "cli"],
+        choices=[
+            "all",
+            "sqlite",
+            "postgres",
+            "files",
+            "rest",
+            "merge",
+            "memory",
+            "cli",
+            "maintenance",
+        ],
         default="all",
     )
     parser.add_argument(
         "--memory-rows", default="1000000,10000000", help="sizes for --suite memory"
     )
     parser.add_argument("--rest-items", type=int, default=200_000, help="items for --suite rest")
+    parser.add_argument(
+        "--appends", type=int, default=200, help="appends of 5,000 rows for --suite maintenance"
+    )
     parser.add_argument("--rest-page-size", type=int, default=1000, help="items per API page")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--prepare-postgres", type=Path, help=argparse.SUPPRESS)
@@ -447,6 +460,15 @@ def main() -> None:
     os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
     if args.prepare_postgres:
         print(_prepare_postgres(args.prepare_postgres, args.rows) or "")
+        return
+    if args.suite == "maintenance":  # its own report: files, snapshots, scans, throughput
+        import maintenance
+
+        header = "\n".join([f"# Benchmarks {date.today().isoformat()}", "", *machine(), ""])
+        _write_report(
+            f"{header}\n`uv run python benchmarks/run.py --suite maintenance --appends "
+            f"{args.appends}`\n\n{maintenance.main(['--appends', str(args.appends)])}"
+        )
         return
     everything = {"sqlite", "postgres", "files", "rest", "merge", "memory", "cli"}
     suites = everything if args.suite == "all" else {args.suite}
@@ -477,11 +499,15 @@ def main() -> None:
     if "cli" in suites:
         cli = cli_suite(args.repeat)
     text = report(all_series, cli, args)
+    print(text)
+    _write_report(text)
+
+
+def _write_report(text: str) -> None:
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{date.today().isoformat()}.md"
     with out.open("a", encoding="utf-8") as handle:  # runs of one day accumulate
         handle.write(text + "\n\n")
-    print(text)
     print(f"\nwritten to {out}")
 
 
