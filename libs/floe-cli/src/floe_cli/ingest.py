@@ -155,6 +155,7 @@ def _print_summary(outcomes: list[LoadResult], as_json: bool) -> None:
                     "window": o.window,
                     "error": _error_line(o),
                     "error_category": str(o.category) if o.category else None,
+                    "maintenance": [m.as_dict() for m in o.maintenance],
                 }
                 for o in outcomes
             ],
@@ -182,6 +183,11 @@ def _print_summary(outcomes: list[LoadResult], as_json: bool) -> None:
         if line:
             category = f" [{o.category}]" if o.category else ""
             click.echo(f"{o.source}{category}: {line}")
+        for report in o.maintenance:  # after_load: the load stays a success
+            if report.error is not None:
+                click.echo(
+                    f"{o.source}: warning: maintenance after the load failed: {report.error}"
+                )
 
 
 @ingest.command("check")

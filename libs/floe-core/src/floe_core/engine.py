@@ -69,6 +69,8 @@ class LoadResult(Protocol):
     def attempts(self) -> int: ...  # 1 + retries of transient failures
     @property
     def window(self) -> str | None: ...  # the partition key of a window run
+    @property
+    def maintenance(self) -> Sequence[MaintenanceResult]: ...  # after_load: what it did
 
 
 class MaintenanceResult(Protocol):

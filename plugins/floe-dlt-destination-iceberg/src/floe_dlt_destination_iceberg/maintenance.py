@@ -235,7 +235,9 @@ def _listing(table: Table) -> dict[str, datetime]:
     return {
         _key(path) if scheme == "file" else path: _modified(info)
         for path, info in found.items()
-        if info.get("type", "file") == "file" and path.rstrip("/") not in folders
+        if info.get("type", "file") == "file"
+        and path.rstrip("/") not in folders
+        and _key(path).startswith(f"{root}/")  # not a sibling sharing the prefix (t, t__child)
     }
 
 
