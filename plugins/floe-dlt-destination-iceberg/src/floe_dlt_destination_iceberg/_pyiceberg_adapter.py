@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 if TYPE_CHECKING:
     from pyiceberg.io import FileIO
     from pyiceberg.manifest import DataFile
-    from pyiceberg.table import Transaction
+    from pyiceberg.table import Table, Transaction
     from pyiceberg.table.metadata import TableMetadata
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "TimeoutRestCatalog",
     "check_schema_compatible",
     "data_files",
+    "expire_snapshot_ids",
     "keep_nested_nulls",
     "replace_files",
 ]
@@ -44,6 +45,7 @@ PRIVATE_NAMES = (
     "pyiceberg.io.pyarrow.ArrowProjectionVisitor.map",
     "pyiceberg.table.update.snapshot._OverwriteFiles",
     "pyiceberg.table.update.snapshot._OverwriteFiles._summary",
+    "pyiceberg.table.update.snapshot.ExpireSnapshots._snapshot_ids_to_expire",
 )
 
 
@@ -194,3 +196,15 @@ def replace_files(tx: Transaction, io: FileIO, properties: dict[str, str]) -> Re
     return ReplaceFiles(
         operation=Operation.OVERWRITE, transaction=tx, io=io, snapshot_properties=properties
     )
+
+
+def expire_snapshot_ids(table: Table, snapshot_ids: Iterable[int]) -> None:
+    """Expire ``snapshot_ids`` of ``table`` in one metadata commit (branch and tag heads are
+    still never expired: pyiceberg removes them from the set when committing).
+
+    Private: the public ``by_ids`` checks each id against metadata it rebuilds every time, so
+    expiring a few hundred snapshots takes tens of seconds; the set it fills is set at once.
+    """
+    expire = table.maintenance.expire_snapshots()
+    expire._snapshot_ids_to_expire.update(snapshot_ids)
+    expire.commit()

@@ -55,6 +55,7 @@ class CompactionPlan:
     """Which files of a table compaction rewrites, in bins of about the target size."""
 
     table: Table
+    snapshot_id: int | None  # the snapshot the plan was made from
     data_files_before: int
     bins: list[_Bin]
     outcome: str = ""
@@ -99,11 +100,9 @@ class CompactionPlan:
         dropped = 0
         for _ in range(_COMMIT_ATTEMPTS):
             self.table.refresh()
-            live = {task.file.file_path for task in self.table.scan().plan_files()}
-            for bin_ in [b for b in self.bins if not all(f.file_path in live for f in b.inputs)]:
-                _delete(self.table, bin_.written)
-                self.bins.remove(bin_)
-                dropped += 1
+            current = self.table.current_snapshot()
+            if current is None or current.snapshot_id != self.snapshot_id:
+                dropped += self._drop_rewritten()  # another commit landed since the plan
             if not self.bins:
                 self.outcome = "gave up: a concurrent commit rewrote the files; nothing changed"
                 return self.outcome
@@ -117,6 +116,15 @@ class CompactionPlan:
         self.discard()
         self.outcome = f"gave up after {_COMMIT_ATTEMPTS} conflicting commits; nothing changed"
         return self.outcome
+
+    def _drop_rewritten(self) -> int:
+        """Drop (deleting their new files) the bins whose input files are no longer live."""
+        live = {task.file.file_path for task in self.table.scan().plan_files()}
+        gone = [b for b in self.bins if not all(f.file_path in live for f in b.inputs)]
+        for bin_ in gone:
+            _delete(self.table, bin_.written)
+            self.bins.remove(bin_)
+        return len(gone)
 
     def _commit_once(self) -> None:
         properties = {MAINTENANCE_PROPERTY: "compact"}
@@ -144,6 +152,7 @@ def plan_compaction(table: Table, spec: CompactSpec) -> CompactionPlan:
     Files carrying delete files are left alone (rewriting them would need the deletes applied).
     """
     target = spec.target_file_size_mb * 2**20
+    snapshot = table.current_snapshot()
     tasks = list(table.scan().plan_files())
     groups: dict[tuple[int, Any], list[FileScanTask]] = defaultdict(list)
     for task in tasks:
@@ -155,7 +164,12 @@ def plan_compaction(table: Table, spec: CompactSpec) -> CompactionPlan:
         if len(small) < spec.min_input_files:
             continue
         bins.extend(_Bin(spec_id, packed) for packed in _pack(small, target) if len(packed) > 1)
-    return CompactionPlan(table=table, data_files_before=len(tasks), bins=bins)
+    return CompactionPlan(
+        table=table,
+        snapshot_id=snapshot.snapshot_id if snapshot is not None else None,
+        data_files_before=len(tasks),
+        bins=bins,
+    )
 
 
 def _pack(tasks: list[FileScanTask], target: int) -> Iterator[list[FileScanTask]]:

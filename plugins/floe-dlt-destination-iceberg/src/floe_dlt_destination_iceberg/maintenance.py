@@ -25,6 +25,7 @@ from floe_core.spec import (
 from floe_ingestion_dlt.observability import get_logger
 from floe_ingestion_dlt.types import MaintenanceReport, TableStats
 
+from floe_dlt_destination_iceberg._pyiceberg_adapter import expire_snapshot_ids
 from floe_dlt_destination_iceberg.compaction import plan_compaction
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ def expire_snapshots(
     )
     if dry_run:
         return len(expired), len(candidates)
-    table.maintenance.expire_snapshots().by_ids([s.snapshot_id for s in expired]).commit()
+    expire_snapshot_ids(table, [s.snapshot_id for s in expired])
     table.refresh()  # a commit since the plan may reference a candidate: never delete it
     doomed = candidates - _referenced(table, table.metadata.snapshots, cache)
     for path in doomed:
