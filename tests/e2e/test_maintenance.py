@@ -63,7 +63,7 @@ def both_readers(table: Any, snapshot_id: int | None = None) -> list[dict[str, A
     from pyiceberg.io.fsspec import FsspecFileIO
 
     scan = table.scan(selected_fields=COLUMNS, snapshot_id=snapshot_id)
-    by_pyiceberg = scan.to_arrow().sort_by("id").to_pylist()
+    by_pyiceberg: list[dict[str, Any]] = scan.to_arrow().sort_by("id").to_pylist()
     filesystem = None
     if table.metadata_location.startswith("s3://"):
         filesystem = FsspecFileIO(table.io.properties).get_fs("s3")
@@ -175,7 +175,9 @@ def test_compaction_gives_up_cleanly_when_a_concurrent_commit_rewrote_its_files(
     plan.write()
     written = [f.file_path for b in plan.bins for f in b.written]
 
-    open_table(floe_project).delete(EqualTo("id", 0))  # rewrites one of the files being compacted
+    open_table(floe_project).delete(
+        EqualTo(term="id", value=0)
+    )  # rewrites one of the files being compacted
 
     assert plan.commit() == "gave up: a concurrent commit rewrote the files; nothing changed"
     table = open_table(floe_project)

@@ -56,7 +56,8 @@ def table(tmp_path: Path) -> Table:
 
 
 def _rows(table: Table) -> list[dict[str, object]]:
-    return table.scan().to_arrow().sort_by("id").to_pylist()
+    rows: list[dict[str, object]] = table.scan().to_arrow().sort_by("id").to_pylist()
+    return rows
 
 
 def test_compaction_keeps_partitions_sort_order_and_rows(table: Table) -> None:

@@ -77,7 +77,10 @@ def test_replace_files_commits_a_replace_snapshot_with_the_same_rows(table: Tabl
             producer.append_data_file(data_file)
 
     table.refresh()
-    summary = table.current_snapshot().summary
+    current = table.current_snapshot()
+    assert current is not None
+    summary = current.summary
+    assert summary is not None
     assert (summary.operation.value, summary["k"], summary["total-records"]) == (
         "replace",
         "v",
