@@ -107,6 +107,9 @@ CORPUS: dict[str, str] = {
     "maintenance_duration_negative": doc(
         top="maintenance: {remove_orphan_files: {older_than: -1d}}\n"
     ),
+    "maintenance_duration_huge": doc(
+        top="maintenance: {expire_snapshots: {older_than: 99999999999d}}\n"
+    ),
     "maintenance_retain_zero": doc(top="maintenance: {expire_snapshots: {retain_last: 0}}\n"),
     "maintenance_target_size_zero": doc(top="maintenance: {compact: {target_file_size_mb: 0}}\n"),
     "maintenance_min_files_one": doc(top="maintenance: {compact: {min_input_files: 1}}\n"),

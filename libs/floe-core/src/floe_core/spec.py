@@ -150,9 +150,19 @@ _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def _duration(value: str) -> str:
-    if not _DURATION.match(value):
+_MAX_SECONDS = 36_500 * 86_400  # a hundred years
+
+
+def _seconds(value: str) -> int:
+    match = _DURATION.match(value)
+    if match is None:
         raise ValueError(f"a duration is written 30s, 15m, 12h or 7d (got {value!r})")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _duration(value: str) -> str:
+    if _seconds(value) > _MAX_SECONDS:
+        raise ValueError(f"a duration is at most 36500d (got {value!r})")
     return value
 
 
@@ -162,10 +172,7 @@ Duration = Annotated[str, AfterValidator(_duration)]
 
 def duration_of(value: str) -> timedelta:
     """The :class:`timedelta` of a :data:`Duration` string."""
-    match = _DURATION.match(value)
-    if match is None:
-        raise ValueError(f"a duration is written 30s, 15m, 12h or 7d (got {value!r})")
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return timedelta(seconds=_seconds(value))
 
 
 class CompactSpec(BaseModel):
