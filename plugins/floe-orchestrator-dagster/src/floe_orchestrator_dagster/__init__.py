@@ -13,6 +13,7 @@ if TYPE_CHECKING:
         FloeIngestionTranslator,
         create_ingestion_assets,
     )
+    from floe_orchestrator_dagster.component import FloeIngestionComponent
     from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
     from floe_orchestrator_dagster.resources.ingestion import (
         create_ingestion_resources,
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DagsterOrchestratorPlugin",
+    "FloeIngestionComponent",
     "FloeIngestionTranslator",
     "create_ingestion_assets",
     "create_ingestion_resources",
@@ -29,6 +31,7 @@ __all__ = [
 
 _MODULES = {
     "DagsterOrchestratorPlugin": "floe_orchestrator_dagster.plugin",
+    "FloeIngestionComponent": "floe_orchestrator_dagster.component",
     "FloeIngestionTranslator": "floe_orchestrator_dagster.assets.ingestion",
     "create_ingestion_assets": "floe_orchestrator_dagster.assets.ingestion",
     "create_ingestion_resources": "floe_orchestrator_dagster.resources.ingestion",
@@ -41,3 +44,8 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    # ``dg`` lists a registry module's components with dir(): show the lazy names too
+    return sorted(set(globals()) | set(__all__))
