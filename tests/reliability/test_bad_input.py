@@ -120,6 +120,14 @@ CORPUS: dict[str, str] = {
     "source_maintenance_bad_duration": doc(
         source(maintenance="{expire_snapshots: {older_than: 2 hours}}")
     ),
+    "automation_unknown": doc(source(automation="hourly")),
+    "automation_on_cron_without_schedule": doc(source(automation="on_cron")),
+    "partitions_every_year": doc(source(partitions="{column: at, start: 2024-01-01, every: year}")),
+    "partitions_no_start": doc(source(partitions="{column: at, every: day}")),
+    "partitions_bad_start": doc(source(partitions="{column: at, start: someday, every: day}")),
+    "partitions_column_with_quote": doc(
+        source(partitions='{column: "a\'b", start: 2024-01-01, every: day}')
+    ),
 }
 
 

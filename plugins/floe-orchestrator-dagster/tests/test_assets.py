@@ -104,3 +104,38 @@ def test_a_source_whose_tables_are_not_listed_says_so(floe_project: FloeProject)
 
     with pytest.raises(PipelineConfigurationError, match=r"source 'shop' .*config\.tables"):
         create_ingestion_assets(artifacts, plugin)
+
+
+def test_automation_and_freshness_follow_the_schedule(floe_project: FloeProject) -> None:
+    from datetime import timedelta
+
+    from dagster import AutomationCondition
+
+    (floe_project.root / "data").mkdir()
+    floe_project.write(
+        """
+        ingestion:
+          sources:
+            - name: hourly
+              type: filesystem
+              schedule: "0 * * * *"
+              automation: on_cron
+              config: {bucket_url: data, file_glob: "*.csv"}
+              destination: {namespace: bronze}
+            - name: eager
+              type: filesystem
+              automation: eager
+              config: {bucket_url: data, file_glob: "*.jsonl"}
+              destination: {namespace: bronze}
+        """
+    )
+    artifacts, plugin = _plugin(floe_project)
+
+    hourly, eager = (next(iter(a.specs)) for a in create_ingestion_assets(artifacts, plugin))
+
+    assert hourly.automation_condition == AutomationCondition.on_cron("0 * * * *", "UTC")
+    assert hourly.metadata["floe/schedule"] == "0 * * * *"
+    assert hourly.freshness_policy is not None
+    assert hourly.freshness_policy.lower_bound_delta == timedelta(hours=1)  # type: ignore[attr-defined]
+    assert eager.automation_condition == AutomationCondition.eager()
+    assert eager.freshness_policy is None

@@ -263,6 +263,9 @@ class SourceSpec(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     destination: DestinationSpec
     partitions: PartitionsSpec | None = None
+    #: Dagster declarative automation: ``on_cron`` (on ``schedule``'s ticks, once upstream
+    #: assets are updated) or ``eager`` (whenever an upstream asset is updated)
+    automation: Literal["on_cron", "eager"] | None = None
     maintenance: MaintenanceSpec | None = None  # overrides the keys it sets of the project's
 
     @model_validator(mode="after")
@@ -270,6 +273,12 @@ class SourceSpec(BaseModel):
         dest = self.destination
         if dest.write_mode == "merge" and not dest.primary_key and self.type not in _KEYS_IN_CONFIG:
             raise ValueError("destination: write_mode 'merge' needs a primary_key")
+        return self
+
+    @model_validator(mode="after")
+    def _automation_needs_a_schedule(self) -> Self:
+        if self.automation == "on_cron" and not self.schedule:
+            raise ValueError("automation 'on_cron' needs a schedule (a cron expression)")
         return self
 
     @field_validator("schedule")

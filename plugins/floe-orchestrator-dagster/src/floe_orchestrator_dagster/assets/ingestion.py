@@ -18,8 +18,10 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    AutomationCondition,
     BackfillPolicy,
     DailyPartitionsDefinition,
+    FreshnessPolicy,
     HourlyPartitionsDefinition,
     MonthlyPartitionsDefinition,
     ResourceParam,
@@ -67,6 +69,7 @@ class FloeIngestionTranslator:
     def get_asset_spec(self, resource: str, table_name: str | None = None) -> AssetSpec:
         """The asset of ``resource``, landing in ``table_name`` (default: the resource's name)."""
         target = destination_table(self.source, table_name or resource)
+        schedule = self.source.schedule
         return AssetSpec(
             key=AssetKey([ASSET_KEY_PREFIX, self.source.name, resource]),
             group_name=self.source.name,
@@ -78,8 +81,30 @@ class FloeIngestionTranslator:
                 "destination_table": target,
                 "write_mode": self.source.destination.write_mode,
                 "dagster/table_name": target,
+                **({"floe/schedule": schedule} if schedule else {}),
             },
+            automation_condition=_automation(self.source),
+            freshness_policy=_freshness(schedule) if schedule else None,
         )
+
+
+def _automation(source: SourceSpec) -> AutomationCondition[Any] | None:
+    if source.automation == "eager":
+        return AutomationCondition.eager()
+    if source.automation == "on_cron" and source.schedule:
+        return AutomationCondition.on_cron(source.schedule, cron_timezone="UTC")
+    return None
+
+
+def _freshness(schedule: str) -> FreshnessPolicy:
+    """Fresh when a run landed within one interval of the schedule before each tick."""
+    from croniter import croniter
+
+    ticks = croniter(schedule, datetime(2024, 1, 1))
+    first, second = ticks.get_next(datetime), ticks.get_next(datetime)
+    return FreshnessPolicy.cron(
+        deadline_cron=schedule, lower_bound_delta=second - first, timezone="UTC"
+    )
 
 
 def partitions_def(source: SourceSpec) -> TimeWindowPartitionsDefinition | None:
