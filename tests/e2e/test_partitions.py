@@ -10,6 +10,7 @@ import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from floe_core.windows import window_at
@@ -179,3 +180,57 @@ def test_a_dagster_partition_run_loads_its_window(floe_project: FloeProject, eve
     assert materialization.metadata["rows_loaded"].value == len(february)
     assert materialization.metadata["commit_conflicts"].value == 0
     assert _table_ids(floe_project) == (february, february)
+
+
+def test_a_rest_window_is_read_with_the_configured_start_and_end_params(
+    floe_project: FloeProject, httpserver: Any
+) -> None:
+    from werkzeug import Request, Response
+
+    events = [
+        {"id": i, "at": (START + timedelta(hours=6 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        for i in range(DAYS * 4)
+    ]
+    asked: list[tuple[str, str]] = []
+
+    def answer(request: Request) -> Response:
+        since, until = request.args["since"], request.args["until"]
+        asked.append((since, until))
+        items = [e for e in events if since <= e["at"] < until]
+        return Response(json.dumps({"items": items}), content_type="application/json")
+
+    httpserver.expect_request("/events").respond_with_handler(answer)
+    floe_project.write(
+        f"""
+        ingestion:
+          sources:
+            - name: api
+              type: rest_api
+              config:
+                client: {{base_url: "{httpserver.url_for("/")}"}}
+                resources:
+                  - name: events
+                    endpoint:
+                      path: events
+                      data_selector: items
+                      paginator: single_page
+                      incremental:
+                        start_param: since
+                        end_param: until
+                        cursor_path: at
+                        initial_value: "2024-01-01T00:00:00Z"
+              destination: {{namespace: bronze}}
+              partitions: {{column: at, start: 2024-01-01, every: month}}
+        """
+    )
+    february = sorted(e["id"] for e in events if "2024-02-01" <= e["at"] < "2024-03-01")
+
+    floe_project.run(window=window_at("2024-02-01", "month"))
+    floe_project.run(window=window_at("2024-03-01", "month"))
+    again = floe_project.run(window=window_at("2024-02-01", "month"))
+
+    assert asked[0] == ("2024-02-01T00:00:00Z", "2024-03-01T00:00:00Z")
+    assert again.rows_loaded == len(february)
+    march = sorted(e["id"] for e in events if "2024-03-01" <= e["at"] < "2024-04-01")
+    pyiceberg_ids, duckdb_ids = _table_ids(floe_project)
+    assert pyiceberg_ids == duckdb_ids == sorted(february + march)

@@ -37,6 +37,41 @@ def with_destination_defaults(spec: dict[str, Any], context: SourceContext) -> d
     return {**spec, "resource_defaults": defaults}
 
 
+def with_window(spec: dict[str, Any], context: SourceContext) -> dict[str, Any]:
+    """A window run: every resource's ``endpoint.incremental`` reads exactly the window, its
+    ``initial_value`` and ``end_value`` set to the window's bounds (ISO 8601, UTC), which dlt
+    passes as the ``start_param`` and ``end_param`` the config declares; nothing else is read."""
+    window = context.window
+    assert window is not None
+    bounds = {
+        "initial_value": window.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end_value": window.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+    def bounded(resource: Any) -> tuple[Any, bool]:
+        endpoint = resource.get("endpoint") if isinstance(resource, dict) else None
+        if not isinstance(endpoint, dict) or not isinstance(endpoint.get("incremental"), dict):
+            return resource, False
+        incremental = {**endpoint["incremental"], **bounds}
+        return {**resource, "endpoint": {**endpoint, "incremental": incremental}}, True
+
+    defaults, in_defaults = bounded(spec.get("resource_defaults") or {})
+    resources = [bounded(r) for r in spec["resources"]]
+    missing = [
+        r if isinstance(r, str) else str(r.get("name"))
+        for r, found in resources
+        if not found and not in_defaults
+    ]
+    if missing:
+        raise PipelineConfigurationError(
+            f"source {context.source_name!r} (rest_api): partitions: resource "
+            f"{missing[0]!r} has no endpoint.incremental (with start_param and end_param) to "
+            "read a window with",
+            source_type="rest_api",
+        )
+    return {**spec, "resource_defaults": defaults, "resources": [r for r, _ in resources]}
+
+
 class RestApiSource(SourceType):
     """Paginated JSON APIs: one dlt resource (and Iceberg table) per configured resource."""
 
@@ -64,6 +99,8 @@ class RestApiSource(SourceType):
         try:
             spec = resolve_steps(config.to_dlt(), context.project_dir)
             spec = with_destination_defaults(spec, context)
+            if context.window is not None:
+                spec = with_window(spec, context)
             spec["client"]["session"] = build_session(config.http, redact)
             add_response_checks(spec, context, redact)
             source = rest_api_source(spec, name=context.source_name)  # type: ignore[arg-type]
