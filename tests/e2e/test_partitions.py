@@ -187,7 +187,7 @@ def test_a_rest_window_is_read_with_the_configured_start_and_end_params(
 ) -> None:
     from werkzeug import Request, Response
 
-    events = [
+    events: list[dict[str, Any]] = [
         {"id": i, "at": (START + timedelta(hours=6 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")}
         for i in range(DAYS * 4)
     ]
