@@ -143,6 +143,13 @@ class FilesystemSource(SourceType):
 
         from floe_dlt_source_filesystem import readers
 
+        if context.window is not None:
+            raise PipelineConfigurationError(
+                f"source {context.source_name!r}: partitions: a filesystem source cannot load "
+                "time windows (its files are not read by a column's range); remove partitions:",
+                source_type=self.name,
+            )
+
         assert isinstance(config, FilesystemConfig)
         self._check_table_name(config, context)
         incremental = self._incremental(config, context)
