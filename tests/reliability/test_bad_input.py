@@ -120,6 +120,13 @@ CORPUS: dict[str, str] = {
     "source_maintenance_bad_duration": doc(
         source(maintenance="{expire_snapshots: {older_than: 2 hours}}")
     ),
+    "partition_by_unknown_transform": doc(
+        source(destination="{namespace: bronze, partition_by: ['week(at)']}")
+    ),
+    "partition_by_zero_buckets": doc(
+        source(destination="{namespace: bronze, partition_by: ['bucket(0, id)']}")
+    ),
+    "sort_by_bad_direction": doc(source(destination="{namespace: bronze, sort_by: [id sideways]}")),
     "automation_unknown": doc(source(automation="hourly")),
     "automation_on_cron_without_schedule": doc(source(automation="on_cron")),
     "partitions_every_year": doc(source(partitions="{column: at, start: 2024-01-01, every: year}")),

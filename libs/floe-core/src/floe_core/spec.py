@@ -113,6 +113,30 @@ class DestinationSpec(BaseModel):
     merge_strategy: MergeStrategy = "upsert"
     primary_key: str | list[str] | None = None
     schema_contract: SchemaContract = "evolve"
+    #: Iceberg partition transforms (``month(updated_at)``, ``bucket(16, id)``, ...), applied when
+    #: a table is created and as partition evolution when they change
+    partition_by: list[str] = Field(default_factory=list)
+    #: the table's sort order (``id``, ``updated_at desc nulls last``); data files are written
+    #: sorted by it
+    sort_by: list[str] = Field(default_factory=list)
+
+    @field_validator("partition_by")
+    @classmethod
+    def _partition_terms(cls, value: list[str]) -> list[str]:
+        from floe_core.layout import parse_partition
+
+        for item in value:
+            parse_partition(item)
+        return value
+
+    @field_validator("sort_by")
+    @classmethod
+    def _sort_terms(cls, value: list[str]) -> list[str]:
+        from floe_core.layout import parse_sort
+
+        for item in value:
+            parse_sort(item)
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -39,6 +39,7 @@ from dlt.destinations.impl.filesystem.filesystem import (
     ReferenceFollowupJob,
 )
 from dlt.destinations.job_impl import FinalizedLoadJob
+from floe_core.layout import TableLayout
 from floe_ingestion_dlt.types import ColumnWindow
 from pyiceberg import exceptions as pyiceberg_exceptions
 
@@ -95,6 +96,8 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
     lineage: ClassVar[dict[str, str]] = {}
     #: a partition run's window: its rows of the table are replaced by the load's
     window: ClassVar[ColumnWindow | None] = None
+    #: floe.yaml's partition_by/sort_by, for the source's root tables
+    layout: ClassVar[TableLayout] = TableLayout()
     #: commit attempts when another writer commits first (re-planned on the new snapshot)
     max_commit_attempts: ClassVar[int] = 10
 
@@ -117,6 +120,10 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             table = self._job_client.load_open_table(
                 "iceberg", self.load_table_name, schema=self.arrow_dataset.schema
             )
+        if self.layout and "parent" not in self._load_table:
+            from floe_dlt_destination_iceberg.layout import apply_layout
+
+            table = apply_layout(table, self.layout, self.load_table_name)
         conflicts = 0
         while True:
             # committed already by this job before its answer was lost, or by a run killed
@@ -176,6 +183,8 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         )
         from pyiceberg.exceptions import TableAlreadyExistsError
 
+        from floe_dlt_destination_iceberg.layout import dlt_partition_specs, iceberg_sort_order
+
         catalog = self._job_client.get_open_table_catalog("iceberg")
         table_id = f"{self._job_client.dataset_name}.{self.load_table_name}"
         schema: Any = self._load_table
@@ -185,10 +194,15 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         }
         arrow_schema = ensure_iceberg_compatible_arrow_schema(self.arrow_dataset.schema)
         options: dict[str, Any] = {"schema": arrow_schema, "properties": properties}
+        layout = self.layout if "parent" not in schema else None
         spec_list = self._get_partition_spec_list()
-        if spec_list:
-            spec, iceberg_schema = build_iceberg_partition_spec(arrow_schema, spec_list)
+        if layout and layout.partition_by:
+            spec_list = dlt_partition_specs(layout, self.load_table_name, arrow_schema.names)
+        if spec_list or layout:
+            spec, iceberg_schema = build_iceberg_partition_spec(arrow_schema, spec_list or [])
             options = {"schema": iceberg_schema, "partition_spec": spec, "properties": properties}
+            if layout and layout.sort_by:
+                options["sort_order"] = iceberg_sort_order(layout, iceberg_schema)
         with contextlib.suppress(TableAlreadyExistsError):  # another writer created it first
             catalog.create_table(table_id, **options)
 
@@ -389,6 +403,7 @@ class floe_iceberg(filesystem):  # noqa: N801 - dlt names destination factories 
 
     lineage: ClassVar[dict[str, str]] = {}
     window: ClassVar[ColumnWindow | None] = None
+    layout: ClassVar[TableLayout] = TableLayout()
     catalog_name: ClassVar[str] = "floe"
     catalog_properties: ClassVar[dict[str, str]] = {}
 
@@ -397,7 +412,7 @@ class floe_iceberg(filesystem):  # noqa: N801 - dlt names destination factories 
         job = type(
             "FloeIcebergLoadJob",
             (FloeIcebergLoadJob,),
-            {"lineage": dict(self.lineage), "window": self.window},
+            {"lineage": dict(self.lineage), "window": self.window, "layout": self.layout},
         )
         attributes = {
             "job_class": job,
@@ -418,6 +433,7 @@ class floe_iceberg(filesystem):  # noqa: N801 - dlt names destination factories 
         catalog_properties: dict[str, str],
         lineage: dict[str, str],
         window: ColumnWindow | None = None,
+        layout: TableLayout | None = None,
     ) -> type[floe_iceberg]:
         """A factory class writing through this catalog, recording ``lineage`` in snapshots;
         with ``window``, replacing that window's rows of each table that has its column."""
@@ -426,5 +442,6 @@ class floe_iceberg(filesystem):  # noqa: N801 - dlt names destination factories 
             "catalog_properties": dict(catalog_properties),
             "lineage": dict(lineage),
             "window": window,
+            "layout": layout or TableLayout(),
         }
         return type("floe_iceberg", (cls,), attributes)

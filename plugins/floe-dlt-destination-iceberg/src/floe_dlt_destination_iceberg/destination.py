@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from floe_core.health import HealthState, HealthStatus
+from floe_core.layout import TableLayout
 from floe_core.spec import MaintenanceSpec
 from floe_ingestion_dlt.types import (
     ColumnWindow,
@@ -70,6 +71,7 @@ class IcebergDestination(DestinationType):
         settings: DestinationSettings,
         lineage: dict[str, str] | None = None,
         window: ColumnWindow | None = None,
+        layout: TableLayout | None = None,
     ) -> DltDestination:
         from floe_dlt_destination_iceberg.client import floe_iceberg
 
@@ -88,7 +90,11 @@ class IcebergDestination(DestinationType):
                 "region_name": s3.region,
             }
         factory = floe_iceberg.configured(
-            config["iceberg_catalog_name"], config["iceberg_catalog_config"], lineage or {}, window
+            config["iceberg_catalog_name"],
+            config["iceberg_catalog_config"],
+            lineage or {},
+            window,
+            layout or TableLayout(),
         )
         return factory(bucket_url=config["bucket_url"], credentials=credentials)
 

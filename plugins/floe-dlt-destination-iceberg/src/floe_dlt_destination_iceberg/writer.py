@@ -109,9 +109,17 @@ def _batches(dataset: ds.Dataset) -> Iterator[pa.RecordBatch]:
 def _write(tx: Transaction, table: Table, dataset: ds.Dataset, producer: Any) -> None:
     """Write ``dataset`` as data files of ``table`` and add them to the snapshot ``producer``."""
     keep_nested_nulls()
+    from floe_dlt_destination_iceberg.layout import sort_keys
+
     checked = False
     counter = itertools.count(0)  # shared, so every chunk's files get their own names
+    order = sort_keys(table)
     for chunk in _chunks(dataset):
+        if order:  # each data file written in the table's sort order
+            chunk = chunk.sort_by(
+                [(column, direction) for column, direction, _ in order],
+                null_placement=order[0][2],
+            )
         if not checked:
             check_schema_compatible(tx.table_metadata, chunk.schema)
             checked = True

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from floe_core.layout import TableLayout
 from floe_core.spec import SourceSpec
 from floe_core.windows import TimeWindow
 from pydantic import BaseModel
@@ -120,6 +121,7 @@ def build_pipeline(
                 "floe.pipeline": name,
             },
             window=context.window,
+            layout=TableLayout.parse(source.destination.partition_by, source.destination.sort_by),
         ),
         dataset_name=source.destination.namespace_name,
         **options,

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from floe_core.health import HealthState, HealthStatus
+from floe_core.layout import TableLayout
 from floe_core.spec import CatalogSpec, MaintenanceSpec, MergeStrategy, StorageSpec, WriteMode
 from pydantic import BaseModel
 
@@ -202,6 +203,7 @@ class DestinationType(ABC):
         settings: DestinationSettings,
         lineage: dict[str, str] | None = None,
         window: ColumnWindow | None = None,
+        layout: TableLayout | None = None,
     ) -> DltDestination:
         """A dlt destination writing through ``settings``' catalog; never an implicit one.
 
