@@ -1,4 +1,4 @@
-"""Kill ``floe ingest run`` with SIGKILL at points spread over a load, rerun, compare.
+"""Kill a load with SIGKILL at points spread over it, rerun it, compare.
 
 Each scenario first times one uninterrupted load (from the moment the run takes its pipeline
 lock, i.e. once imports and configuration are done, to its exit), then for each of ``kills``
@@ -18,8 +18,15 @@ Scenarios:
   ones, so every kill interrupts a merge into the table loaded before;
 - ``rest-append``: an incremental append from the loopback items API (``rest_server``).
 
-``python -m floe_testing.crash --rows 1000000 --kills 10`` runs them at full size and prints a
-Markdown report; the test suite runs them smaller.
+Each scenario runs by one of two routes (:data:`LAUNCHERS`), the killed runs and the reruns alike:
+
+- ``cli``: ``floe ingest run``;
+- ``dagster``: the source's asset job ``ingest_<source>`` of the code location
+  ``floe_orchestrator_dagster.definitions``, executed in a child process on a Dagster instance in
+  the project folder (:mod:`floe_testing.dagster_run`).
+
+``python -m floe_testing.crash --rows 1000000 --kills 10 [--launcher dagster]`` runs them at full
+size and prints a Markdown report; the test suite runs them smaller.
 """
 
 from __future__ import annotations
@@ -44,9 +51,18 @@ import yaml
 
 from floe_testing.rest_server import ItemsServer, rest_source
 
-__all__ = ["SCENARIOS", "CrashReport", "KillPoint", "run_scenario"]
+__all__ = [
+    "LAUNCHERS",
+    "MOMENTS",
+    "SCENARIOS",
+    "WRITING",
+    "CrashReport",
+    "KillPoint",
+    "run_scenario",
+]
 
 SCENARIOS = ("sql-append", "sql-merge", "rest-append")
+LAUNCHERS = ("cli", "dagster")
 _PENDING = ("normalize/extracted", "load/new", "load/normalized")
 
 
@@ -65,6 +81,7 @@ class CrashReport:
     scenario: str
     rows: int
     catalog: str
+    launcher: str = "cli"
     uninterrupted_seconds: float = 0.0
     timeout: float = 900
     points: list[KillPoint] = field(default_factory=list)
@@ -87,34 +104,49 @@ class CrashReport:
 
     def markdown_row(self) -> str:
         return (
-            f"| {self.scenario} | {self.catalog} | {self.rows:,} | "
+            f"| {self.scenario} | {self.launcher} | {self.catalog} | {self.rows:,} | "
             f"{self.uninterrupted_seconds:.1f} s | {self.survived} / {self.attempted} | "
             f"{self.steps()} |"
         )
 
 
 MARKDOWN_HEADER = (
-    "| scenario | catalog | rows | uninterrupted load | kills survived / attempted | "
-    "step at the kill |\n|---|---|---|---|---|---|"
+    "| scenario | route | catalog | rows | uninterrupted load | kills survived / attempted | "
+    "step at the kill |\n|---|---|---|---|---|---|---|"
 )
 
 
 class _Project:
-    """A project folder whose floe.yaml has one source ``events`` or ``api``."""
+    """A project folder whose floe.yaml has one source ``events`` or ``api``, run by a launcher."""
 
-    def __init__(self, root: Path, header: str, env: dict[str, str]) -> None:
+    def __init__(self, root: Path, header: str, env: dict[str, str], launcher: str = "cli") -> None:
         self.root = root
         self.header = header
         self.extra_env = env
-        self.env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false", **env}
+        self.launcher = launcher
+        self.source_name = ""
+        self.env = {
+            **os.environ,
+            "RUNTIME__DLTHUB_TELEMETRY": "false",
+            "FLOE_CONFIG": str(root / "floe.yaml"),
+            "DAGSTER_HOME": str(root / ".dagster"),
+            **env,
+        }
 
     def write(self, source: dict[str, Any]) -> None:
+        self.source_name = source["name"]
         text = yaml.safe_dump({"ingestion": {"sources": [source]}}, sort_keys=False)
         (self.root / "floe.yaml").write_text(self.header + text, encoding="utf-8")
 
+    def command(self) -> list[str]:
+        """The command that runs the source of floe.yaml by this project's route."""
+        if self.launcher == "dagster":
+            return [sys.executable, "-m", "floe_testing.dagster_run", self.source_name]
+        return [sys.executable, "-m", "floe_cli", "ingest", "run", "-f", "floe.yaml"]
+
     def start(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "floe_cli", "ingest", "run", "-f", "floe.yaml"],
+            self.command(),
             cwd=self.root,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -329,12 +361,19 @@ def run_scenario(
     env: dict[str, str] | None = None,
     timeout: float = 900,
     after_normalize: int = 0,
+    launcher: str = "cli",
+    moments: tuple[str, ...] | None = None,
 ) -> CrashReport:
-    """Run ``scenario`` in the empty folder ``root``; see the module docstring."""
+    """Run ``scenario`` by ``launcher`` in the empty folder ``root``; see the module docstring.
+
+    ``moments`` are the :data:`MOMENTS` to kill at (default: all of them).
+    """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; use one of {', '.join(SCENARIOS)}")
-    report = CrashReport(scenario, rows, catalog, timeout=timeout)
-    project = _Project(root, catalog_header, env or {})
+    if launcher not in LAUNCHERS:
+        raise ValueError(f"unknown launcher {launcher!r}; use one of {', '.join(LAUNCHERS)}")
+    report = CrashReport(scenario, rows, catalog, launcher, timeout=timeout)
+    project = _Project(root, catalog_header, env or {}, launcher)
     with ExitStack() as stack:
         chosen: _Scenario
         if scenario == "rest-append":
@@ -344,11 +383,17 @@ def run_scenario(
             chosen = _SqlMerge(project, rows)
         else:
             chosen = _SqlAppend(project, rows)
-        _points(chosen, report, kills, after_normalize)
+        _points(chosen, report, kills, after_normalize, MOMENTS if moments is None else moments)
     return report
 
 
-def _points(scenario: _Scenario, report: CrashReport, kills: int, after_normalize: int) -> None:
+def _points(
+    scenario: _Scenario,
+    report: CrashReport,
+    kills: int,
+    after_normalize: int,
+    moments: tuple[str, ...],
+) -> None:
     timeout = report.timeout
     project = scenario.project
     scenario.setup()
@@ -377,7 +422,7 @@ def _points(scenario: _Scenario, report: CrashReport, kills: int, after_normaliz
             point += 1
         else:
             duration = elapsed
-    for pattern in MOMENTS:
+    for pattern in moments:
         _attempt(scenario, report, tries, (pattern, 0.0))
         tries += 1
     jitter = random.Random(tries)  # the same delays on every run of the harness
@@ -389,9 +434,10 @@ def _points(scenario: _Scenario, report: CrashReport, kills: int, after_normaliz
 #: Moments worth a kill of their own, as files dlt's package holds then: the package is
 #: normalized and no job has started; the table's Iceberg write is running; it has committed.
 _NORMALIZED = "load/normalized/*"
+WRITING = "load/normalized/*/started_jobs/*.reference"
 MOMENTS = (
     _NORMALIZED,
-    "load/normalized/*/started_jobs/*.reference",
+    WRITING,
     "load/normalized/*/completed_jobs/*.reference",
 )
 
@@ -435,7 +481,18 @@ def _attempt(
 
 def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", choices=(*SCENARIOS, "all"), default="all")
+    parser.add_argument(
+        "--scenario",
+        choices=(*SCENARIOS, "all"),
+        action="append",
+        help="a scenario to run (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--launcher",
+        choices=(*LAUNCHERS, "all"),
+        default="cli",
+        help="the route the loads run by: floe ingest run, or the source's Dagster asset job",
+    )
     parser.add_argument("--rows", type=int, default=1_000_000, help="SQL source rows")
     parser.add_argument("--rest-items", type=int, default=200_000, help="REST source items")
     parser.add_argument("--kills", type=int, default=10, help="kill points per scenario")
@@ -447,24 +504,32 @@ def _main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--root", type=Path, default=Path(".floe-crash"))
     args = parser.parse_args(argv)
-    chosen = SCENARIOS if args.scenario == "all" else (args.scenario,)
+    asked = args.scenario or ["all"]
+    chosen = SCENARIOS if "all" in asked else tuple(dict.fromkeys(asked))
+    launchers = LAUNCHERS if args.launcher == "all" else (args.launcher,)
     given = argv if argv is not None else sys.argv[1:]
     command = " ".join(["python -m floe_testing.crash", *given])
     print(f"## Crash harness, {time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores\n")
     print(f"`{command}`\n")
     print(MARKDOWN_HEADER, flush=True)
     failed = False
-    for scenario in chosen:
-        root = args.root / f"{scenario}-{int(time.time())}"
-        root.mkdir(parents=True)
-        rows = args.rest_items if scenario == "rest-append" else args.rows
-        report = run_scenario(
-            scenario, root, rows=rows, kills=args.kills, after_normalize=args.after_normalize
-        )
-        print(report.markdown_row(), flush=True)
-        for problem in report.problems:
-            failed = True
-            print(f"  {scenario}: {problem}", file=sys.stderr)
+    for launcher in launchers:
+        for scenario in chosen:
+            root = args.root / f"{scenario}-{launcher}-{int(time.time())}"
+            root.mkdir(parents=True)
+            rows = args.rest_items if scenario == "rest-append" else args.rows
+            report = run_scenario(
+                scenario,
+                root,
+                rows=rows,
+                kills=args.kills,
+                after_normalize=args.after_normalize,
+                launcher=launcher,
+            )
+            print(report.markdown_row(), flush=True)
+            for problem in report.problems:
+                failed = True
+                print(f"  {scenario} ({launcher}): {problem}", file=sys.stderr)
     return 1 if failed else 0
 
 
