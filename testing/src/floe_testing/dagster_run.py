@@ -3,12 +3,13 @@
 ``FLOE_CONFIG=floe.yaml DAGSTER_HOME=... python -m floe_testing.dagster_run SOURCE`` builds the
 code location ``floe_orchestrator_dagster.definitions`` from ``FLOE_CONFIG``, executes the job
 ``ingest_<SOURCE>`` in process on the persistent Dagster instance of ``DAGSTER_HOME`` (created if
-missing), prints a JSON summary on stdout and exits 0 when the run succeeded, else 1 with the
-failure's first line as the last line of stderr.
+missing), prints a JSON summary as the last line of stdout (the logs may precede it) and exits
+0 when the run succeeded, else 1 with the failure's first line as the last line of stderr.
 
 The summary: ``success``; ``rows_loaded`` per destination table (the assets' ``rows_loaded``
-metadata); ``error``, ``error_category`` and ``error_type`` of a failed step; ``retries``, the
-steps Dagster put up for retry.
+metadata); ``error`` (a ``Failure``'s description, else the error), ``error_category`` and
+``error_type`` of a failed step; ``retries``, the steps Dagster put up for retry;
+``step_seconds``, from the first step's start to the last step's end.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ def run_job(source: str) -> dict[str, Any]:
                 if data.error is not None:
                     summary["error"] = data.error.message.strip()
                 if data.user_failure_data is not None:
+                    # a Failure's description: its message without Dagster's class prefix
+                    summary["error"] = data.user_failure_data.description or summary["error"]
                     found = data.user_failure_data.metadata
                     for name in ("error_category", "error_type"):
                         if name in found:
