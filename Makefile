@@ -16,7 +16,10 @@ lint:
 
 # The reliability suites at full size: the fuzz with 5,000 examples per property, then the crash
 # harness at 1,000,000 SQL rows and 200,000 REST items with 10 kills spread over each load and 10
-# just after normalize per scenario (CI runs 100,000 / 20,000 with 10 and 5). The harness's table goes to benchmarks/results/reliability-<date>.md.
+# just after normalize per scenario (CI runs 100,000 / 20,000 with 10 and 5), then the SQL append
+# and merge killed and rerun through the source's Dagster asset job at the same size (CI runs
+# 5,000 rows with 2 kills and one while the Iceberg write runs). The harness's tables go to
+# benchmarks/results/reliability-<date>.md.
 reliability:
 	RUNTIME__DLTHUB_TELEMETRY=false FLOE_FUZZ_EXAMPLES=5000 uv run pytest tests/reliability \
 		tests/e2e/test_concurrency.py tests/e2e/test_telemetry_export.py
@@ -24,6 +27,9 @@ reliability:
 	RUNTIME__DLTHUB_TELEMETRY=false uv run python -m floe_testing.crash --rows 1000000 \
 		--rest-items 200000 --kills 10 --after-normalize 10 --root .floe-crash \
 		| tee -a benchmarks/results/reliability-$(TODAY).md
+	RUNTIME__DLTHUB_TELEMETRY=false uv run python -m floe_testing.crash --launcher dagster \
+		--scenario sql-append --scenario sql-merge --rows 1000000 --kills 10 --after-normalize 10 \
+		--root .floe-crash | tee -a benchmarks/results/reliability-$(TODAY).md
 
 bench:
 	RUNTIME__DLTHUB_TELEMETRY=false uv run python benchmarks/run.py --rows 1000000 --suite all
