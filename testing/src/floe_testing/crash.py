@@ -45,7 +45,7 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -58,11 +58,13 @@ __all__ = [
     "WRITING",
     "CrashReport",
     "KillPoint",
+    "Launcher",
     "run_scenario",
 ]
 
 SCENARIOS = ("sql-append", "sql-merge", "rest-append")
-LAUNCHERS = ("cli", "dagster")
+Launcher = Literal["cli", "dagster"]
+LAUNCHERS: tuple[Launcher, ...] = ("cli", "dagster")
 _PENDING = ("normalize/extracted", "load/new", "load/normalized")
 
 
@@ -81,7 +83,7 @@ class CrashReport:
     scenario: str
     rows: int
     catalog: str
-    launcher: str = "cli"
+    launcher: Launcher = "cli"
     uninterrupted_seconds: float = 0.0
     timeout: float = 900
     points: list[KillPoint] = field(default_factory=list)
@@ -119,7 +121,9 @@ MARKDOWN_HEADER = (
 class _Project:
     """A project folder whose floe.yaml has one source ``events`` or ``api``, run by a launcher."""
 
-    def __init__(self, root: Path, header: str, env: dict[str, str], launcher: str = "cli") -> None:
+    def __init__(
+        self, root: Path, header: str, env: dict[str, str], launcher: Launcher = "cli"
+    ) -> None:
         self.root = root
         self.header = header
         self.extra_env = env
@@ -144,14 +148,24 @@ class _Project:
             return [sys.executable, "-m", "floe_testing.dagster_run", self.source_name]
         return [sys.executable, "-m", "floe_cli", "ingest", "run", "-f", "floe.yaml"]
 
+    @property
+    def log(self) -> Path:
+        """The stderr of the last run started (a file: a pipe nobody reads can fill and block)."""
+        return self.root / "run.log"
+
     def start(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            self.command(),
-            cwd=self.root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=self.env,
-        )
+        with self.log.open("wb") as log:
+            return subprocess.Popen(
+                self.command(),
+                cwd=self.root,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env=self.env,
+            )
+
+    def log_tail(self, lines: int) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace").strip()
+        return "\n".join(text.splitlines()[-lines:])
 
     def pipeline_dir(self, source: dict[str, Any]) -> Path:
         namespace = source["destination"]["namespace"]
@@ -342,10 +356,9 @@ def _exactly_once(ids: list[int], count: int, expected: set[int] | None = None) 
 
 def _finish(project: _Project, source: dict[str, Any], timeout: float) -> str:
     process = project.start()
-    _, err = process.communicate(timeout=timeout)
+    process.wait(timeout=timeout)
     if process.returncode != 0:
-        lines = err.decode(errors="replace").strip().splitlines()
-        return f"rerun exited {process.returncode}: {lines[-1] if lines else ''}"
+        return f"rerun exited {process.returncode}: {project.log_tail(1)}"
     stuck = _pending(project.pipeline_dir(source))
     return f"packages left pending: {stuck}" if stuck else ""
 
@@ -361,7 +374,7 @@ def run_scenario(
     env: dict[str, str] | None = None,
     timeout: float = 900,
     after_normalize: int = 0,
-    launcher: str = "cli",
+    launcher: Launcher = "cli",
     moments: tuple[str, ...] | None = None,
 ) -> CrashReport:
     """Run ``scenario`` by ``launcher`` in the empty folder ``root``; see the module docstring.
@@ -404,12 +417,12 @@ def _points(
     process = project.start()
     lock = project.pipeline_dir(source).with_suffix(".lock")
     if not _wait_for_lock(lock, process):
-        _, err = process.communicate(timeout=timeout)
-        raise RuntimeError(f"the uninterrupted load failed: {err.decode(errors='replace')}")
+        process.wait(timeout=timeout)
+        raise RuntimeError(f"the uninterrupted load failed: {project.log_tail(40)}")
     started = time.monotonic()
-    _, err = process.communicate(timeout=timeout)
+    process.wait(timeout=timeout)
     if process.returncode != 0:
-        raise RuntimeError(f"the uninterrupted load failed: {err.decode(errors='replace')}")
+        raise RuntimeError(f"the uninterrupted load failed: {project.log_tail(40)}")
     report.uninterrupted_seconds = time.monotonic() - started
     duration = report.uninterrupted_seconds
     point = tries = 0
