@@ -71,6 +71,7 @@ def test_materializing_fails_with_the_sources_one_line_error(project: Path) -> N
     summary = json.loads(result.stdout.strip().splitlines()[-1])  # after the logs
     assert summary["error_category"] == "transient"  # retried by the engine, then given up
     assert summary["error_type"] == "SourceConnectionError"
+    assert summary["attempts"] == 2  # max_retries: 1
     assert summary["retries"] == 0  # Dagster does not retry on top of the engine
     assert summary["rows_loaded"] == {}
     line = result.stderr.strip().splitlines()[-1]

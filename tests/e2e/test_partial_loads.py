@@ -71,7 +71,9 @@ def _dagster_run(project: FloeProject, instance: DagsterInstance) -> dict[str, A
         if event.event_type is DagsterEventType.STEP_FAILURE:
             data = event.step_failure_data
             assert data.user_failure_data is not None
-            found["error_category"] = data.user_failure_data.metadata["error_category"].value
+            metadata = data.user_failure_data.metadata
+            found["error_category"] = metadata["error_category"].value
+            found["attempts"] = metadata["attempts"].value
             found["error"] = data.error.message if data.error is not None else ""
     return found
 
@@ -114,6 +116,7 @@ def test_a_partly_committed_load_is_finished_once_by_the_next_run(
         assert not failed["success"]
         assert failed["error_category"] == "partial"
         assert FIXED in failed["error"]
+        assert failed["attempts"] == 1  # a partial load is not retried
         assert "retried" not in failed
         assert _ids(catalog, "bronze.good") == ([0, 1, 2], [0, 1, 2])
 

@@ -68,6 +68,7 @@ def _run(
             "error": summary["error"],
             "error_category": summary["error_category"],
             "dagster_retries": summary["retries"],
+            "attempts": summary["attempts"],
             "duration_seconds": summary["step_seconds"],
             "output": output,
         }
@@ -118,6 +119,7 @@ def test_a_refused_token_fails_at_once_naming_the_source_and_the_reason(
     assert run["duration_seconds"] < SLOW_RETRY["initial_delay_seconds"]  # no retry by floe
     assert items_requests == 1  # no retry, by the client, by floe or by Dagster
     assert run["dagster_retries"] == 0
+    assert run["attempts"] == 1
     # Dagster's failure is the engine's message after its category
     message = run["error"].removeprefix("[permanent] ") if route == "dagster" else run["error"]
     assert message.startswith("source 'api' (rest_api) -> bronze.*: extract failed: HTTPError: 401")

@@ -8,8 +8,8 @@ missing), prints a JSON summary as the last line of stdout (the logs may precede
 
 The summary: ``success``; ``rows_loaded`` per destination table (the assets' ``rows_loaded``
 metadata); ``error`` (a ``Failure``'s description, else the error), ``error_category`` and
-``error_type`` of a failed step; ``retries``, the steps Dagster put up for retry;
-``step_seconds``, from the first step's start to the last step's end.
+``error_type`` of a failed step and the engine's ``attempts`` at it; ``retries``, the steps
+Dagster put up for retry; ``step_seconds``, from the first step's start to the last step's end.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def run_job(source: str) -> dict[str, Any]:
             "error": None,
             "error_category": None,
             "error_type": None,
+            "attempts": None,
             "retries": 0,
             "step_seconds": _step_seconds(instance, result.run_id),
         }
@@ -60,7 +61,7 @@ def run_job(source: str) -> dict[str, Any]:
                     # a Failure's description: its message without Dagster's class prefix
                     summary["error"] = data.user_failure_data.description or summary["error"]
                     found = data.user_failure_data.metadata
-                    for name in ("error_category", "error_type"):
+                    for name in ("error_category", "error_type", "attempts"):
                         if name in found:
                             summary[name] = found[name].value
     return summary
