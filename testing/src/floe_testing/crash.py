@@ -1,12 +1,14 @@
 """Kill a load with SIGKILL at points spread over it, rerun it, compare.
 
 Each scenario first times one uninterrupted load (from the moment the run takes its pipeline
-lock, i.e. once imports and configuration are done, to its exit), then for each of ``kills``
-points spread evenly over that time starts a load, kills it there, notes which step it was in
-(from the package folders dlt left behind and the table's snapshots), reruns to completion, and
-checks that the Iceberg table equals the source (no row lost, none duplicated) and that no
-package is left pending. Three more runs are killed at moments rather than times (see
-:data:`MOMENTS`): the package normalized, the Iceberg write running, the commit just made.
+lock, i.e. once imports and configuration are done, to the moment it releases it, i.e. before a
+Dagster run's own bookkeeping), then for each of ``kills`` points spread evenly over that time
+starts a load, kills it there (a run that releases its lock first is not killed, and the point is
+tried again), notes which step it was in (from the package folders dlt left behind and the
+table's snapshots), reruns to completion, and checks that the Iceberg table equals the source (no
+row lost, none duplicated) and that no package is left pending. More runs are killed at moments
+rather than times (:data:`MOMENTS`, all three unless fewer are asked for): the package
+normalized, the Iceberg write running, the commit just made.
 ``after_normalize`` more runs are each killed a random 0-200 ms after the package is normalized,
 where dlt's loader writes its own files (schema version, state) around the Iceberg commit.
 
@@ -32,7 +34,7 @@ size and prints a Markdown report; the test suite runs them smaller.
 from __future__ import annotations
 
 import argparse
-import contextlib
+import fcntl
 import os
 import random
 import signal
@@ -207,6 +209,23 @@ def _wait_for_lock(lock: Path, process: subprocess.Popen[bytes], timeout: float 
             pass
         time.sleep(0.01)
     return False
+
+
+def _wait_for_release(lock: Path, process: subprocess.Popen[bytes], seconds: float) -> bool:
+    """Wait up to ``seconds`` for ``process`` to release its lock or to exit; whether it did."""
+    deadline = time.monotonic() + seconds
+    with lock.open("a") as handle:
+        while process.poll() is None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.005)
+            else:
+                fcntl.flock(handle, fcntl.LOCK_UN)  # released: the load is over
+                return True
+    return True
 
 
 def _pending(pipeline_dir: Path) -> dict[str, list[str]]:
@@ -420,10 +439,11 @@ def _points(
         process.wait(timeout=timeout)
         raise RuntimeError(f"the uninterrupted load failed: {project.log_tail(40)}")
     started = time.monotonic()
+    _wait_for_release(lock, process, timeout)
+    report.uninterrupted_seconds = time.monotonic() - started
     process.wait(timeout=timeout)
     if process.returncode != 0:
         raise RuntimeError(f"the uninterrupted load failed: {project.log_tail(40)}")
-    report.uninterrupted_seconds = time.monotonic() - started
     duration = report.uninterrupted_seconds
     point = tries = 0
     while point < kills and tries < 2 * kills:
@@ -458,9 +478,9 @@ MOMENTS = (
 def _attempt(
     scenario: _Scenario, report: CrashReport, index: int, when: float | tuple[str, float]
 ) -> tuple[bool, float]:
-    """One run, killed ``when`` seconds after taking its lock, or given ``(pattern, delay)``,
-    ``delay`` seconds after a file matches ``pattern``; then the rerun and the comparison.
-    Returns whether it was killed and how long it ran."""
+    """One run, killed ``when`` seconds after taking its lock unless it released it by then, or
+    given ``(pattern, delay)``, ``delay`` seconds after a file matches ``pattern``; then the rerun
+    and the comparison. Returns whether it was killed and how long it held its lock."""
     project = scenario.project
     scenario.prepare(index)
     source = scenario.source(index)
@@ -471,18 +491,19 @@ def _attempt(
     folder = project.pipeline_dir(source)
     process = project.start()
     step, at = "not killed", 0.0
-    if _wait_for_lock(folder.with_suffix(".lock"), process):
+    lock = folder.with_suffix(".lock")
+    if _wait_for_lock(lock, process):
         started = time.monotonic()
+        released = False
         if isinstance(when, tuple):
             pattern, delay = when
             while process.poll() is None and not any(folder.glob(pattern)):
                 time.sleep(0.002)
             time.sleep(delay)
         else:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=when)
+            released = _wait_for_release(lock, process, when)
         at = time.monotonic() - started
-        if process.poll() is None:
+        if not released and process.poll() is None:
             process.send_signal(signal.SIGKILL)
             process.wait()
             step = _step(_pending(folder), project.snapshots(table) > before)
