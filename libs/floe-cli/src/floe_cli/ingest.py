@@ -123,7 +123,10 @@ def _windows(
             else:
                 assert from_ is not None
                 assert to is not None
-                runs += [(source, w) for w in windows_between(from_, to, every)]
+                windows = list(windows_between(from_, to, every))
+                if not windows:
+                    raise ValueError(f"--to {to} is not after --from {from_}")
+                runs += [(source, w) for w in windows]
     except ValueError as exc:
         fail(f"{config_file}: --partition/--from/--to: {exc}", EXIT_CONFIG)
     return runs

@@ -300,6 +300,15 @@ class SourceSpec(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _windows_replace_only_themselves(self) -> Self:
+        if self.partitions is not None and self.destination.write_mode == "replace":
+            raise ValueError(
+                "partitions: a partitioned source replaces one window per run; write_mode "
+                "'replace' would replace the whole table each time (use append or merge)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _automation_needs_a_schedule(self) -> Self:
         if self.automation == "on_cron" and not self.schedule:
             raise ValueError("automation 'on_cron' needs a schedule (a cron expression)")

@@ -26,6 +26,11 @@ class TimeWindow:
     every: Every
 
     @property
+    def digits(self) -> str:
+        """The key's digits (``2024030105``), for names that take no punctuation."""
+        return "".join(c for c in self.key if c.isdigit())
+
+    @property
     def key(self) -> str:
         if self.every == "hour":
             return self.start.strftime("%Y-%m-%d-%H:%M")

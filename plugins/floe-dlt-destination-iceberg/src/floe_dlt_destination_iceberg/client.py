@@ -160,18 +160,27 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             writer.merge(table, self.arrow_dataset, keys, strategy, properties)
         elif disposition == "replace":
             writer.replace(table, self.arrow_dataset, properties)
-        elif self._window_column(table) is not None:
-            assert self.window is not None
-            writer.replace_window(table, self.arrow_dataset, self.window, properties)
+        elif self.window is not None:
+            writer.replace_window(table, self.arrow_dataset, self._window(), properties)
         else:
             writer.append(table, self.arrow_dataset, properties)
 
-    def _window_column(self, table: Table) -> str | None:
-        """The window's column, when this is a window run and the table has it."""
-        if self.window is None:
-            return None
-        names = {field.name for field in table.schema().fields}
-        return self.window.column if self.window.column in names else None
+    def _window(self) -> ColumnWindow:
+        """The run's window, its column named as dlt named it in the table.
+
+        Raises:
+            ValueError: a nested table (it has no such column: its rows cannot be replaced by
+                the window's, and appending them would double them).
+        """
+        assert self.window is not None
+        if "parent" in self._load_table:
+            raise ValueError(
+                f"table {self.load_table_name}: a nested table cannot be loaded by time window; "
+                "keep nested data in its parent's columns (dlt's max_table_nesting: 0) or drop "
+                "partitions:"
+            )
+        column = self._job_client.schema.naming.normalize_identifier(self.window.column)
+        return ColumnWindow(column, self.window.start, self.window.end)
 
     def _create_table(self) -> None:
         """Create the table with dlt's partitioning and properties at the location the catalog

@@ -105,6 +105,31 @@ class IcebergDestination(DestinationType):
     def run_options(self) -> dict[str, Any]:
         return {"table_format": "iceberg", "loader_file_format": "parquet"}
 
+    def empty_window(
+        self,
+        settings: DestinationSettings,
+        tables: Sequence[str],
+        window: ColumnWindow,
+        properties: dict[str, str],
+    ) -> None:
+        """Delete the window's rows of each table that exists (one commit per table that has
+        rows there)."""
+        from dlt.common.normalizers.naming.snake_case import NamingConvention
+        from pyiceberg.exceptions import NoSuchTableError
+
+        from floe_dlt_destination_iceberg.writer import window_filter
+
+        column = NamingConvention().normalize_identifier(window.column)
+        catalog = open_catalog(settings)
+        for name in tables:
+            try:
+                table = catalog.load_table(_split(name))
+            except NoSuchTableError:
+                continue
+            inside = window_filter(table, ColumnWindow(column, window.start, window.end))
+            if table.current_snapshot() is not None:
+                table.delete(inside, snapshot_properties=properties)
+
     def committed(
         self, settings: DestinationSettings, tables: Sequence[str], load_ids: Sequence[str]
     ) -> dict[str, TableCommit]:

@@ -43,6 +43,8 @@ __all__ = [
     "merge_nested",
     "replace",
     "replace_window",
+    "window_bounds",
+    "window_filter",
 ]
 
 LOAD_ID_PROPERTY = "floe.load-id"
@@ -152,15 +154,41 @@ def replace_window(
 ) -> None:
     """Replace the rows whose ``window.column`` is in the window by ``dataset``, in one
     transaction: a window's rerun or backfill lands its rows once."""
-    field = table.schema().find_field(window.column)
-    start, end = _bound(field.field_type, window.start), _bound(field.field_type, window.end)
-    # pyiceberg's filter syntax; the column name is a plain identifier (floe.yaml checks it)
-    inside = f"{window.column} >= '{start}' AND {window.column} < '{end}'"
+    inside = window_filter(table, window)
     with table.transaction() as tx:
         if table.current_snapshot() is not None:
             tx.delete(inside, snapshot_properties=properties)
         with tx.update_snapshot(snapshot_properties=properties).fast_append() as producer:
             _write(tx, table, dataset, producer)
+
+
+def window_filter(table: Table, window: ColumnWindow) -> str:
+    """The window's rows of ``table`` as a pyiceberg row filter (the column name is a plain
+    identifier: floe.yaml checks it)."""
+    start, end = window_bounds(table, window)
+    return f"{window.column} >= '{start}' AND {window.column} < '{end}'"
+
+
+def window_bounds(table: Table, window: ColumnWindow) -> tuple[str, str]:
+    """The window's bounds as the literals its column compares with.
+
+    Raises:
+        ValueError: the table has no such column, or it is neither a date nor a timestamp
+            (text compares by its spelling, not by time: rows would be missed or doubled).
+    """
+    from pyiceberg.types import DateType, TimestampType, TimestamptzType
+
+    name = table.name()[-1]
+    try:
+        field = table.schema().find_field(window.column)
+    except ValueError:
+        raise ValueError(f"table {name}: partitions.column: no column {window.column!r}") from None
+    if not isinstance(field.field_type, DateType | TimestampType | TimestamptzType):
+        raise ValueError(
+            f"table {name}, column {window.column}: partitions.column must land as a date or a "
+            f"timestamp, not {field.field_type}"
+        )
+    return _bound(field.field_type, window.start), _bound(field.field_type, window.end)
 
 
 def _bound(iceberg_type: Any, moment: datetime) -> str:

@@ -29,7 +29,7 @@ from floe_ingestion_dlt.observability import get_logger, record_error, span
 from floe_ingestion_dlt.outcome import LoadOutcome, LoadStatus, TableLoad
 
 if TYPE_CHECKING:
-    from floe_ingestion_dlt.events import EventSink
+    from floe_ingestion_dlt.events import EventSink, LoadEvent
     from floe_ingestion_dlt.loading import DltPipeline
     from floe_ingestion_dlt.types import DestinationSettings, MaintenanceReport, TableStats
 
@@ -167,7 +167,9 @@ class LoadEngine:
 
         spec = self.source(source)
         target = spec.destination.target
-        log = get_logger().bind(pipeline_id=pipeline_name(spec), source_type=spec.type)
+        name = pipeline_name(spec) + (f"__w{window.digits}" if window is not None else "")
+        log = get_logger().bind(pipeline_id=name, source_type=spec.type)
+        on_event = _safe(on_event)
         if on_event is not None:
             on_event(SourceStarted(spec.name, spec.type, target))
         log.info("pipeline_started", source=spec.name, status="running")
@@ -183,20 +185,17 @@ class LoadEngine:
             try:
                 totals: dict[str, int] = {}
                 progress = progress_collector(spec.name, on_event, totals) if on_event else None
-                if window is not None:
-                    _check_window(spec, window)
+                _check_window(spec, window)
                 handle = self.pipeline(spec, progress=progress, strict=strict, window=window)
                 if on_event is not None:
                     totals.update(
                         handle.source_type.row_estimates(handle.source_config, handle.context)
                     )
-                info = self._run(handle, resources, attempts)
+                info = self._run(handle, resources, attempts, window)
                 outcome = self._committed(handle, info, time.perf_counter() - started)
                 outcome = replace(
                     outcome, attempts=attempts.count, window=window.key if window else None
                 )
-                if window is not None:
-                    _forget_window_pipeline(handle)
             except BaseException as exc:
                 if not (isinstance(exc, Exception) or native_panic(exc)):
                     raise  # an interrupt, or the process being torn down
@@ -253,19 +252,30 @@ class LoadEngine:
             category=categorize_error(exc),
         )
 
-    def _run(self, handle: DltPipeline, resources: Sequence[str] | None, attempts: Attempts) -> Any:
-        """Run the pipeline under its lock, retrying transient failures."""
+    def _run(
+        self,
+        handle: DltPipeline,
+        resources: Sequence[str] | None,
+        attempts: Attempts,
+        window: TimeWindow | None = None,
+    ) -> Any:
+        """Run the pipeline under its lock, retrying transient failures; a window run then
+        empties the window of the tables it wrote nothing to, and drops its pipeline folder."""
         from floe_ingestion_dlt.locking import pipeline_lock
         from floe_ingestion_dlt.retry import call_with_retry
 
         with pipeline_lock(
             Path(handle.pipeline.pipelines_dir), handle.name, source_type=handle.source.type
         ):
-            return call_with_retry(
+            info = call_with_retry(
                 lambda: attempt(handle, resources, attempts),
                 self.config.retry_config,
                 pipeline_name=handle.name,
             )
+            if window is not None and handle.context.window is not None:
+                _empty_unwritten_windows(handle, info)
+                _forget_window_pipeline(handle)
+            return info
 
     def _committed(self, handle: DltPipeline, info: Any, duration: float) -> LoadOutcome:
         """The outcome of a load that succeeded, its rows read from the committed snapshots."""
@@ -322,7 +332,18 @@ class LoadEngine:
         )
 
 
-def _check_window(spec: SourceSpec, window: TimeWindow) -> None:
+def _check_window(spec: SourceSpec, window: TimeWindow | None) -> None:
+    if window is None:
+        if spec.partitions is not None:
+            raise PipelineConfigurationError(
+                f"source {spec.name!r} ({spec.type}) is partitioned: load it by window "
+                "(floe ingest run --partition KEY, or --from A --to B; in Dagster, a partition "
+                "run): a load without one would read every row and append it again",
+                source_type=spec.type,
+                destination_table=spec.destination.target,
+                pipeline_name=pipeline_name(spec),
+            )
+        return
     if spec.partitions is None:
         raise PipelineConfigurationError(
             f"source {spec.name!r} ({spec.type}) has no partitions: (a window run needs "
@@ -341,6 +362,43 @@ def _check_window(spec: SourceSpec, window: TimeWindow) -> None:
         )
 
 
+def _empty_unwritten_windows(handle: DltPipeline, info: Any) -> None:
+    """A window run replaces each table's window by what it read: a table it read no row for
+    (it got no load job) still has its window emptied, or its old rows there would stay."""
+    written = {
+        job.job_file_info.table_name
+        for package in getattr(info, "load_packages", None) or ()
+        for job in package.jobs.get("completed_jobs", [])
+    }
+    schema = handle.pipeline.default_schema
+    namespace = handle.source.destination.namespace_name
+    unwritten = [
+        f"{namespace}.{table['name']}"
+        for table in schema.data_tables()
+        if "parent" not in table and table["name"] not in written
+    ]
+    window = handle.context.window
+    assert window is not None
+    if unwritten:
+        properties = {"floe.source": handle.source.name, "floe.pipeline": handle.name}
+        handle.destination_type.empty_window(handle.settings, unwritten, window, properties)
+
+
+def _safe(sink: EventSink | None) -> EventSink | None:
+    """``sink`` whose failures are logged, never the load's."""
+    if sink is None:
+        return None
+    events = sink
+
+    def safe(event: LoadEvent) -> None:
+        try:
+            events(event)
+        except Exception as exc:
+            get_logger().warning("progress_event_failed", error_type=type(exc).__name__)
+
+    return safe
+
+
 def _forget_window_pipeline(handle: DltPipeline) -> None:
     """A window's pipeline keeps no state worth keeping once nothing is pending: drop its
     folder, so a long backfill does not leave one folder per window."""
@@ -349,8 +407,8 @@ def _forget_window_pipeline(handle: DltPipeline) -> None:
     pipeline = handle.pipeline
     if pipeline.has_pending_data:
         return
+    # under the pipeline's lock; the lock file itself stays (another run may be waiting on it)
     shutil.rmtree(pipeline.working_dir, ignore_errors=True)
-    (Path(pipeline.pipelines_dir) / f"{handle.name}.lock").unlink(missing_ok=True)
 
 
 def _key_path(loc: Sequence[str | int]) -> tuple[str | int, ...]:

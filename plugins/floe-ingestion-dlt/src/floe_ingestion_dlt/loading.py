@@ -108,7 +108,7 @@ def build_pipeline(
     options: dict[str, Any] = {"progress": progress} if progress is not None else {}
     name = pipeline_name(source)
     if window is not None:
-        name += "__w" + "".join(c for c in window.key if c.isdigit())
+        name += f"__w{window.digits}"
     context = source_context(source, settings, strict=strict, window=window)
     pipeline = dlt.pipeline(
         pipeline_name=name,

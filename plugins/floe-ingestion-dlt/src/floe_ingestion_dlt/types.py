@@ -219,6 +219,16 @@ class DestinationType(ABC):
         """Extra keyword arguments for ``pipeline.run`` (table format, file format)."""
         return {}
 
+    def empty_window(
+        self,
+        settings: DestinationSettings,
+        tables: Sequence[str],
+        window: ColumnWindow,
+        properties: dict[str, str],
+    ) -> None:
+        """Delete the window's rows of each of ``tables`` (``namespace.table``) that exists."""
+        raise NotImplementedError(f"destination {self.name!r} cannot load time windows")
+
     def committed(
         self, settings: DestinationSettings, tables: Sequence[str], load_ids: Sequence[str]
     ) -> dict[str, TableCommit]:

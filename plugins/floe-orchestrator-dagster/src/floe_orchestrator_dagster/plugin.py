@@ -70,6 +70,7 @@ class DagsterOrchestratorPlugin(PluginMetadata):
             DefaultScheduleStatus,
             Definitions,
             ScheduleDefinition,
+            build_schedule_from_partitioned_job,
             define_asset_job,
         )
 
@@ -108,7 +109,17 @@ class DagsterOrchestratorPlugin(PluginMetadata):
             for source in sources
         }
         schedules = [
-            ScheduleDefinition(
+            # a partitioned source's tick asks for the window that just ended, never a load
+            # without one (it would read every row and append it again)
+            build_schedule_from_partitioned_job(
+                jobs[source.name],
+                name=schedule_name(source.name),
+                cron_schedule=source.schedule,
+                default_status=DefaultScheduleStatus.RUNNING,
+                description=f"floe.yaml schedule of source {source.name!r}, one window a tick",
+            )
+            if source.partitions is not None
+            else ScheduleDefinition(
                 name=schedule_name(source.name),
                 cron_schedule=source.schedule,
                 job=jobs[source.name],

@@ -54,9 +54,11 @@ def destination_table(source: SourceSpec, table_name: str) -> str:
     """The ``namespace.table`` a resource of ``source`` lands in (dlt's naming applied)."""
     from dlt.common.normalizers.naming.snake_case import NamingConvention
 
+    naming = NamingConvention()
     if source.destination.table:
-        return source.destination.table
-    table = NamingConvention().normalize_table_identifier(table_name)
+        namespace, table = source.destination.table.split(".", 1)
+        return f"{namespace}.{naming.normalize_table_identifier(table)}"
+    table = naming.normalize_table_identifier(table_name)
     return f"{source.destination.namespace_name}.{table}"
 
 
@@ -145,6 +147,9 @@ def _source_assets(source: SourceSpec, plugin: DltIngestionPlugin) -> AssetsDefi
         name=f"{source.name}_ingestion",
         can_subset=True,
         op_tags={"floe/source": source.name, "floe/source_type": source.type},
+        # every run of the source's assets (jobs, backfills, automation, the UI) is in this
+        # pool: limit it to 1 for a source without partitions (its pipeline lock is per machine)
+        pool=f"floe_{source.name}",
         partitions_def=partitions_def(source),
         # a backfill runs each window as its own run: windows load in parallel, one commit each
         backfill_policy=BackfillPolicy.multi_run(1) if source.partitions else None,
