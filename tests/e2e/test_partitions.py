@@ -89,7 +89,8 @@ def test_a_window_run_loads_and_then_replaces_exactly_its_window(
     pyiceberg_ids, duckdb_ids = _table_ids(floe_project)
     assert pyiceberg_ids == duckdb_ids == expected
     assert again.window == "2024-03-01"
-    assert not any((floe_project.root / ".floe" / "pipelines").glob("*__w*"))  # nothing kept
+    kept = [p for p in (floe_project.root / ".floe" / "pipelines").glob("*__w*") if p.is_dir()]
+    assert kept == []  # a committed window's pipeline is not kept
 
 
 def _floe(project: Path, *args: str) -> subprocess.Popen[str]:
@@ -234,3 +235,50 @@ def test_a_rest_window_is_read_with_the_configured_start_and_end_params(
     march = sorted(e["id"] for e in events if "2024-03-01" <= e["at"] < "2024-04-01")
     pyiceberg_ids, duckdb_ids = _table_ids(floe_project)
     assert pyiceberg_ids == duckdb_ids == sorted(february + march)
+
+
+def test_a_window_that_lost_its_rows_is_emptied(floe_project: FloeProject) -> None:
+    source = _events(floe_project)
+    floe_project.run(window=window_at("2024-01-01", "month"))
+    floe_project.run(window=window_at("2024-02-01", "month"))
+    with sqlite3.connect(source) as db:  # every January row moves to February upstream
+        db.execute("UPDATE events SET at = datetime(at, '+31 days') WHERE at < '2024-02-01'")
+
+    emptied = floe_project.run(window=window_at("2024-01-01", "month"))
+    floe_project.run(window=window_at("2024-02-01", "month"))
+
+    assert emptied.rows_loaded == 0
+    expected = _source_ids(source, "2024-01-01", "2024-03-01")
+    assert _table_ids(floe_project) == (expected, expected)
+
+
+def test_a_partitioned_source_is_not_loaded_without_a_window(floe_project: FloeProject) -> None:
+    from floe_ingestion_dlt.errors import PipelineConfigurationError
+
+    _events(floe_project)
+    with pytest.raises(PipelineConfigurationError, match="is partitioned: load it by window"):
+        floe_project.run()
+
+
+def test_a_partitioned_sources_schedule_asks_for_the_window_that_ended(
+    floe_project: FloeProject,
+) -> None:
+    from dagster import build_schedule_context
+    from floe_core import compile_spec
+    from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
+
+    _events(floe_project)
+    floe_project.file.write_text(
+        floe_project.file.read_text().replace(
+            "type: sql_database", "type: sql_database\n      schedule: '0 1 1 * *'"
+        )
+    )
+    defs = DagsterOrchestratorPlugin().create_definitions(compile_spec(floe_project.file))
+    schedule = defs.resolve_schedule_def("ingest_events_schedule")
+
+    tick = schedule.evaluate_tick(
+        build_schedule_context(scheduled_execution_time=datetime(2024, 3, 1, 1))
+    )
+
+    [request] = tick.run_requests or []
+    assert request.partition_key == "2024-02-01"

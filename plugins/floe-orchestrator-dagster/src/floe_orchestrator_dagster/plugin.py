@@ -31,6 +31,13 @@ def maintenance_schedule_name(source: str) -> str:
     return f"maintain_{source}_schedule"
 
 
+def _fixed(cron: str, field: int) -> int | None:
+    """A cron field given as a plain number (minute, hour, day of month, -, weekday): a
+    partitioned job's schedule ticks once a window, at the cron's fixed minute, hour, days."""
+    value = cron.split()[field]
+    return int(value) if value.isdigit() else None
+
+
 class DagsterOrchestratorPlugin(PluginMetadata):
     """Turns a compiled project into Dagster definitions: assets, jobs, schedules, resources."""
 
@@ -114,9 +121,12 @@ class DagsterOrchestratorPlugin(PluginMetadata):
             build_schedule_from_partitioned_job(
                 jobs[source.name],
                 name=schedule_name(source.name),
-                cron_schedule=source.schedule,
                 default_status=DefaultScheduleStatus.RUNNING,
                 description=f"floe.yaml schedule of source {source.name!r}, one window a tick",
+                minute_of_hour=_fixed(source.schedule, 0),
+                hour_of_day=_fixed(source.schedule, 1),
+                day_of_month=_fixed(source.schedule, 2),
+                day_of_week=_fixed(source.schedule, 4),
             )
             if source.partitions is not None
             else ScheduleDefinition(

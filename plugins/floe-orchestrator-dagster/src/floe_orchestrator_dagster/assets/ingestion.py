@@ -8,6 +8,7 @@ nothing. Materializing calls the load engine, the same one ``floe ingest run`` c
 # No ``from __future__ import annotations``: Dagster reads the resource parameters' annotations
 # of the asset function at definition time.
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,14 +100,14 @@ def _automation(source: SourceSpec) -> AutomationCondition[Any] | None:
 
 
 def _freshness(schedule: str) -> FreshnessPolicy:
-    """Fresh when a run landed within one interval of the schedule before each tick."""
+    """Fresh when a run landed within one interval of the schedule (its shortest) before each
+    tick."""
     from croniter import croniter
 
     ticks = croniter(schedule, datetime(2024, 1, 1))
-    first, second = ticks.get_next(datetime), ticks.get_next(datetime)
-    return FreshnessPolicy.cron(
-        deadline_cron=schedule, lower_bound_delta=second - first, timezone="UTC"
-    )
+    moments = [ticks.get_next(datetime) for _ in range(60)]  # over a year for monthly crons
+    shortest = min(b - a for a, b in itertools.pairwise(moments))
+    return FreshnessPolicy.cron(deadline_cron=schedule, lower_bound_delta=shortest, timezone="UTC")
 
 
 def partitions_def(source: SourceSpec) -> TimeWindowPartitionsDefinition | None:
