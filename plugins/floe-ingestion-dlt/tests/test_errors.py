@@ -91,7 +91,7 @@ def test_unwraps_pipeline_step_failed(tmp_path: Path) -> None:
 
 
 def test_secrets_nested_anywhere_in_a_config_are_redacted() -> None:
-    from floe_ingestion_dlt.loading import _secret_values, redact
+    from floe_ingestion_dlt.loading import secret_values, redact
     from pydantic import BaseModel, SecretStr
 
     class Auth(BaseModel):
@@ -108,7 +108,7 @@ def test_secrets_nested_anywhere_in_a_config_are_redacted() -> None:
         headers={"X-Key": SecretStr("hdr-456")},
     )
     text = "failed with tok-123 and hdr-456 for postgresql://u:pa55word@h/db, pw pa55word"
-    assert redact(text, _secret_values(config)) == "failed with *** and *** for ***, pw ***"
+    assert redact(text, secret_values(config)) == "failed with *** and *** for ***, pw ***"
 
 
 @pytest.mark.parametrize(

@@ -244,8 +244,11 @@ class LoadEngine:
             return exc
         if handle is not None:
             return as_ingestion_error(exc, handle)
+        from floe_ingestion_dlt.loading import redact, secret_values
+
+        detail = redact(f"{type(exc).__name__}: {exc}", secret_values(spec.config))[:500]
         return IngestionError(
-            f"source {spec.name!r} ({spec.type}): {type(exc).__name__}: {exc}",
+            f"source {spec.name!r} ({spec.type}): {detail}",
             source_type=spec.type,
             destination_table=spec.destination.target,
             pipeline_name=pipeline_name(spec),

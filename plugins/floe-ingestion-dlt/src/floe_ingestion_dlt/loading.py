@@ -36,6 +36,8 @@ __all__ = [
     "as_ingestion_error",
     "build_pipeline",
     "discard_unloadable",
+    "redact",
+    "secret_values",
     "source_context",
 ]
 
@@ -153,7 +155,7 @@ def _describe(cause: BaseException) -> str:
     return f"{type(cause).__name__}: {' '.join(str(cause).split())}"
 
 
-def _secret_values(value: object) -> list[str]:
+def secret_values(value: object) -> list[str]:
     """Every secret in a source's config (nested models, lists and dicts included), and the
     password inside a secret URL."""
     from urllib.parse import urlsplit
@@ -172,13 +174,13 @@ def _secret_values(value: object) -> list[str]:
             found.append(password)
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
-            found += _secret_values(getattr(value, name))
+            found += secret_values(getattr(value, name))
     elif isinstance(value, dict):
         for item in value.values():
-            found += _secret_values(item)
+            found += secret_values(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            found += _secret_values(item)
+            found += secret_values(item)
     return [s for s in found if len(s) >= 3]
 
 
@@ -220,7 +222,7 @@ def as_ingestion_error(
     target = source.destination.target
     message = f"source {source.name!r} ({source.type}) -> {target}: {step} failed: "
     secrets = [handle.source_config, handle.settings.catalog, handle.settings.storage]
-    message += redact(_describe(cause), _secret_values(secrets))[:500]
+    message += redact(_describe(cause), secret_values(secrets))[:500]
     if category is ErrorCategory.PARTIAL:
         message += (
             " (tables committed before the failure keep their rows; the rest of the load stays "
