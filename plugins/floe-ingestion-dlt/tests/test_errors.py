@@ -91,7 +91,7 @@ def test_unwraps_pipeline_step_failed(tmp_path: Path) -> None:
 
 
 def test_secrets_nested_anywhere_in_a_config_are_redacted() -> None:
-    from floe_ingestion_dlt.loading import secret_values, redact
+    from floe_ingestion_dlt.loading import redact, secret_values
     from pydantic import BaseModel, SecretStr
 
     class Auth(BaseModel):
