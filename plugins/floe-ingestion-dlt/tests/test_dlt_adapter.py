@@ -61,3 +61,20 @@ def test_the_engine_adapter_reaches_dlt_pipeline_storages(floe_project: FloeProj
     for folder in ("load/new", "load/normalized", "load/loaded", "normalize/extracted"):
         assert (working / folder).is_dir(), f"dlt's package folder {folder} moved"
     settle_interrupted_run(pipeline)  # nothing to settle; must not fail
+
+
+def test_the_stored_state_is_the_state_dlt_reports(floe_project: FloeProject) -> None:
+    """``state.json`` in the pipeline's folder decodes to the state the pipeline itself holds
+    (the stored cursor ``floe ingest plan`` shows); no pending package after a finished run."""
+    from floe_ingestion_dlt._dlt_adapter import pending_load_ids, stored_state
+
+    floe_project.sqlite_events(10, incremental=True)
+    assert floe_project.run().rows_loaded == 10
+    engine = floe_project.plugin().engine
+    pipeline = engine.pipeline("events").pipeline
+    stored = stored_state(engine.pipelines_dir, pipeline.pipeline_name)
+    assert stored, "dlt no longer keeps its state in <pipelines_dir>/<name>/state.json"
+    assert stored["sources"] == pipeline.state["sources"]
+    cursor = stored["sources"]["sql_database"]["resources"]["events"]["incremental"]["id"]
+    assert cursor["last_value"] == 9
+    assert pending_load_ids(engine.pipelines_dir, pipeline.pipeline_name) == []

@@ -16,7 +16,7 @@ from floe_cli._table import render_table
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from floe_core.engine import LoadResult
+    from floe_core.engine import CheckOutcome, LoadResult
     from floe_core.spec import SourceSpec
     from floe_core.windows import TimeWindow
 
@@ -159,6 +159,7 @@ def _print_summary(outcomes: list[LoadResult], as_json: bool) -> None:
                     "error": _error_line(o),
                     "error_category": str(o.category) if o.category else None,
                     "maintenance": [m.as_dict() for m in o.maintenance],
+                    "checks": [_check_json(c) for c in o.checks],
                 }
                 for o in outcomes
             ],
@@ -191,6 +192,78 @@ def _print_summary(outcomes: list[LoadResult], as_json: bool) -> None:
                 click.echo(
                     f"{o.source}: warning: maintenance after the load failed: {report.error}"
                 )
+        for result in o.checks:
+            if not result.passed:
+                click.echo(f"  {result.line()}")
+
+
+def _check_json(result: CheckOutcome) -> dict[str, Any]:
+    return {
+        "table": result.table,
+        "check": result.check,
+        "severity": result.severity,
+        "passed": result.passed,
+        "failing_rows": result.failing_rows,
+        "examples": list(result.examples),
+    }
+
+
+@ingest.command("plan")
+@CONFIG_OPTION
+@click.option("--source", "sources", multiple=True, help="Plan only this source (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON on stdout.")
+@handle_errors
+def plan(config_file: Path, sources: tuple[str, ...], as_json: bool) -> None:
+    """What a run would do per source and table, changing nothing (catalog, warehouse, state)."""
+    from floe_cli._project import load_ingestion
+
+    _, plugin = load_ingestion(config_file)
+    configured = [s.name for s in plugin.sources]
+    unknown = [name for name in sources if name not in configured]
+    if unknown:
+        fail(
+            f"{config_file}: no source named {unknown[0]!r} (sources: {', '.join(configured)})",
+            EXIT_CONFIG,
+        )
+    plans = [
+        plugin.engine.plan(s.name).as_dict()
+        for s in plugin.sources
+        if not sources or s.name in sources
+    ]
+    if as_json:
+        click.echo(json.dumps({"sources": plans}, indent=2))
+        return
+    for source in plans:
+        mode = source["write_mode"] + (
+            f" ({source['merge_strategy']})" if source["merge_strategy"] else ""
+        )
+        click.echo(
+            f"source {source['source']} ({source['source_type']}): {mode}, publish "
+            f"{source['publish']}, schema contract {source['schema_contract']}"
+        )
+        if source["pending_loads"]:
+            click.echo(
+                f"  finishes the pending load {', '.join(source['pending_loads'])} first; "
+                "the source is read on the run after"
+            )
+        rows = [
+            [
+                t["table"],
+                f"{t['rows']:,} rows" if t["exists"] else "new table",
+                _reads(t),
+                "; ".join(t["checks"]) or "-",
+            ]
+            for t in source["tables"]
+        ]
+        click.echo(render_table(["table", "now", "reads", "checks"], rows))
+
+
+def _reads(table: dict[str, Any]) -> str:
+    if table["cursor_field"] is None:
+        return "everything"
+    if table["reads_after"] is None:
+        return f"everything ({table['cursor_field']} from the start)"
+    return f"{table['cursor_field']} > {table['reads_after']}"
 
 
 @ingest.command("check")

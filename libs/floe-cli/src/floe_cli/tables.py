@@ -182,3 +182,50 @@ def maintain(names: tuple[str, ...], config_file: Path, dry_run: bool, as_json: 
             click.echo(f"error: {result.error}", err=True)
     if any(not result.ok for result in results):
         sys.exit(EXIT_FAILED)
+
+
+@tables.command("audit")
+@click.argument("name")
+@CONFIG_OPTION
+@handle_errors
+def audit(name: str, config_file: Path) -> None:
+    """Run the checks floe.yaml declares for table NAME on its main branch now.
+
+    Exit 1 when an error check fails; failed warn checks are shown and do not change the exit.
+    """
+    import sys
+
+    from floe_cli._project import load_ingestion
+
+    _, plugin = load_ingestion(config_file)
+    results = _load_or_fail(plugin.engine.audit, name)
+    if not results:
+        click.echo(f"no checks are declared for {name!r} in {config_file}", err=True)
+        return
+    for result in results:
+        click.echo(result.line())
+    if any(r.blocking for r in results):
+        sys.exit(EXIT_FAILED)
+
+
+@tables.command("publish")
+@click.argument("name")
+@click.option("--branch", required=True, help="The kept audit branch, e.g. audit-1733100000.1.")
+@CONFIG_OPTION
+@handle_errors
+def publish(name: str, branch: str, config_file: Path) -> None:
+    """Publish a kept audit BRANCH of table NAME: main moves to it, without running the checks.
+
+    Rows the load brought land once: a later run does not read the published range again only
+    if its incremental state advanced, which a failed audit prevents; publish by hand only
+    loads whose rows no later run loaded again.
+    """
+    from floe_cli._project import load_ingestion
+
+    _, plugin = load_ingestion(config_file)
+    try:
+        snapshot = plugin.engine.publish(name, branch)
+    except ValueError as exc:  # no such branch, or main moved since (PublishConflictError)
+        fail(str(exc), EXIT_FAILED)
+        raise
+    click.echo(f"{name}: main is now snapshot {snapshot} (branch {branch} published and removed)")

@@ -16,13 +16,36 @@ if TYPE_CHECKING:
     from floe_core.windows import TimeWindow
 
 __all__ = [
+    "CheckOutcome",
     "IngestionEngine",
     "LoadResult",
     "MaintenanceResult",
     "ProjectIngestion",
+    "SourcePlanResult",
     "TableHealth",
     "TableResult",
 ]
+
+
+class CheckOutcome(Protocol):
+    """One data check run on one table."""
+
+    @property
+    def table(self) -> str: ...  # namespace.table
+    @property
+    def check(self) -> str: ...  # not_null(id)
+    @property
+    def severity(self) -> str: ...  # error | warn
+    @property
+    def passed(self) -> bool: ...
+    @property
+    def failing_rows(self) -> int: ...
+    @property
+    def examples(self) -> Sequence[str]: ...
+    @property
+    def blocking(self) -> bool: ...  # a failed error check
+
+    def line(self) -> str: ...
 
 
 class TableResult(Protocol):
@@ -34,6 +57,15 @@ class TableResult(Protocol):
     def rows(self) -> int: ...
     @property
     def snapshot_id(self) -> int | None: ...
+
+
+class SourcePlanResult(Protocol):
+    """What a run of one source would do (``floe ingest plan``)."""
+
+    @property
+    def source(self) -> str: ...
+
+    def as_dict(self) -> dict[str, Any]: ...
 
 
 class LoadResult(Protocol):
@@ -62,7 +94,7 @@ class LoadResult(Protocol):
     @property
     def rows_loaded(self) -> int: ...
     @property
-    def category(self) -> str | None: ...  # transient | permanent | partial | configuration
+    def category(self) -> str | None: ...  # transient|permanent|partial|configuration|audit
     @property
     def rows_per_table(self) -> dict[str, int]: ...
     @property
@@ -71,6 +103,8 @@ class LoadResult(Protocol):
     def window(self) -> str | None: ...  # the partition key of a window run
     @property
     def maintenance(self) -> Sequence[MaintenanceResult]: ...  # after_load: what it did
+    @property
+    def checks(self) -> Sequence[CheckOutcome]: ...
 
 
 class MaintenanceResult(Protocol):
@@ -107,6 +141,18 @@ class IngestionEngine(Protocol):
     ) -> LoadResult:
         """Load ``source`` (only ``resources`` of it, when given); never raises for a failure
         of the source: the result carries the error. ``on_event`` receives progress events."""
+        ...
+
+    def audit(self, table: str) -> Sequence[CheckOutcome]:
+        """Run the checks floe.yaml declares for ``namespace.table`` on its main branch now."""
+        ...
+
+    def publish(self, table: str, branch: str) -> int:
+        """Move main of ``namespace.table`` to the head of a kept audit ``branch``."""
+        ...
+
+    def plan(self, source: str) -> SourcePlanResult:
+        """What a run of ``source`` would do, changing nothing."""
         ...
 
 

@@ -17,7 +17,9 @@ from pydantic import (
 )
 
 __all__ = [
+    "AcceptedValuesSpec",
     "CatalogSpec",
+    "CheckSpec",
     "CompactSpec",
     "DestinationSpec",
     "Duration",
@@ -27,10 +29,13 @@ __all__ = [
     "MaintenanceSpec",
     "MergeStrategy",
     "PartitionsSpec",
+    "PublishMode",
     "RemoveOrphanFilesSpec",
     "RetrySpec",
+    "RowCountSpec",
     "S3Spec",
     "SchemaContract",
+    "Severity",
     "SourceSpec",
     "StorageSpec",
     "WriteMode",
@@ -43,6 +48,8 @@ SOURCE_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 WriteMode = Literal["append", "replace", "merge"]
 MergeStrategy = Literal["upsert", "delete-insert"]
 SchemaContract = Literal["evolve", "freeze", "discard_value"]
+PublishMode = Literal["direct", "audit"]
+Severity = Literal["error", "warn"]
 
 
 class CatalogSpec(BaseModel):
@@ -119,6 +126,7 @@ class DestinationSpec(BaseModel):
     #: the table's sort order (``id``, ``updated_at desc nulls last``); data files are written
     #: sorted by it
     sort_by: list[str] = Field(default_factory=list)
+    publish: PublishMode = "direct"
 
     @field_validator("partition_by")
     @classmethod
@@ -164,6 +172,82 @@ class DestinationSpec(BaseModel):
     def target(self) -> str:
         """``namespace.table`` or ``namespace.*`` for display."""
         return self.table or f"{self.namespace}.*"
+
+
+_COLUMN = r"^[A-Za-z_][\w]*$"
+_CHECK_KINDS = ("not_null", "unique", "accepted_values", "row_count", "expression")
+
+
+class AcceptedValuesSpec(BaseModel):
+    """``accepted_values``: every non-NULL value of ``column`` is one of ``values``."""
+
+    model_config = _FROZEN
+
+    column: str = Field(pattern=_COLUMN)
+    values: list[str | int | float | bool] = Field(min_length=1)
+
+
+class RowCountSpec(BaseModel):
+    """``row_count``: the rows one load brings to the table are within ``min`` and ``max``."""
+
+    model_config = _FROZEN
+
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.min is None and self.max is None:
+            raise ValueError("row_count needs 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"row_count: min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class CheckSpec(BaseModel):
+    """One data check of a table: exactly one kind, with a severity (``error`` fails the load)."""
+
+    model_config = _FROZEN
+
+    not_null: list[Annotated[str, Field(pattern=_COLUMN)]] | None = Field(
+        default=None, min_length=1
+    )
+    unique: list[Annotated[str, Field(pattern=_COLUMN)]] | None = Field(default=None, min_length=1)
+    accepted_values: AcceptedValuesSpec | None = None
+    row_count: RowCountSpec | None = None
+    expression: str | None = Field(default=None, min_length=1)
+    severity: Severity = "error"
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        given = [kind for kind in _CHECK_KINDS if getattr(self, kind) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"a check has exactly one of {', '.join(_CHECK_KINDS)} (got {len(given)})"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in _CHECK_KINDS if getattr(self, kind) is not None)
+
+    @property
+    def label(self) -> str:
+        """How the check is named in results: ``not_null(id, customer_id)``."""
+        if self.not_null is not None:
+            return f"not_null({', '.join(self.not_null)})"
+        if self.unique is not None:
+            return f"unique({', '.join(self.unique)})"
+        if self.accepted_values is not None:
+            return f"accepted_values({self.accepted_values.column})"
+        if self.row_count is not None:
+            bounds = [
+                f"{k}={v}"
+                for k, v in (("min", self.row_count.min), ("max", self.row_count.max))
+                if v is not None
+            ]
+            return f"row_count({', '.join(bounds)})"
+        return f"expression({self.expression})"
 
 
 #: Source types whose ``config:`` can name each resource's primary key (rest_api resources);
@@ -291,6 +375,30 @@ class SourceSpec(BaseModel):
     #: assets are updated) or ``eager`` (whenever an upstream asset is updated)
     automation: Literal["on_cron", "eager"] | None = None
     maintenance: MaintenanceSpec | None = None  # overrides the keys it sets of the project's
+    checks: dict[str, list[CheckSpec]] = Field(
+        default_factory=dict,
+        description="data checks per table of this source (resource name, or '*' for every "
+        "table); run after each load, and before publishing under publish: audit",
+    )
+
+    @field_validator("checks")
+    @classmethod
+    def _check_tables(cls, checks: dict[str, list[CheckSpec]]) -> dict[str, list[CheckSpec]]:
+        for name in checks:
+            if name != "*" and not re.match(_COLUMN, name):
+                raise ValueError(f"checks: {name!r} is not a table name (or '*')")
+        return checks
+
+    def checks_for(self, table: str) -> list[CheckSpec]:
+        """The checks of ``table`` (its name without namespace): its own, then those of ``*``.
+
+        ``*`` covers the tables the source's resources land in, not the nested tables dlt
+        makes for their lists (``orders__items``).
+        """
+        own = list(self.checks.get(table, []))
+        if "__" in table:
+            return own
+        return own + list(self.checks.get("*", []))
 
     @model_validator(mode="after")
     def _merge_keys(self) -> Self:

@@ -40,6 +40,8 @@ from dlt.destinations.impl.filesystem.filesystem import (
 )
 from dlt.destinations.job_impl import FinalizedLoadJob
 from floe_core.layout import TableLayout
+from floe_core.spec import SourceSpec
+from floe_ingestion_dlt.audit import branch_name
 from floe_ingestion_dlt.types import ColumnWindow
 from pyiceberg import exceptions as pyiceberg_exceptions
 
@@ -140,7 +142,26 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
                 time.sleep(random.uniform(0.05, 0.2) * 2 ** min(conflicts, 5))
                 table.refresh()
 
+    def _branch(self, table: Table) -> str | None:
+        """The branch this load commits ``table`` to: main, or under ``publish: audit`` the
+        load's audit branch (``None``: staged, when the table has no snapshot yet)."""
+        client = self._job_client
+        if not isinstance(client, FloeIcebergClient) or client.audit_source is None:
+            return writer.MAIN
+        from floe_dlt_destination_iceberg.publish import write_branch
+
+        return write_branch(table, branch_name(self._load_id))
+
+    def _name_staged(self, table: Table, branch: str | None) -> None:
+        """Name the snapshot a write staged (``branch`` ``None``) by the load's audit branch;
+        :func:`publish.audit_and_publish` finds it by its load id if a crash came first."""
+        if branch is None:
+            from floe_dlt_destination_iceberg.publish import name_staged
+
+            name_staged(table, self._load_id, branch_name(self._load_id))
+
     def _commit(self, table: Table, conflicts: int = 0) -> None:
+        branch = self._branch(table)
         properties = {
             **self.lineage,
             writer.LOAD_ID_PROPERTY: self._load_id,
@@ -152,18 +173,19 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         disposition = self._load_table["write_disposition"]
         strategy = str(self._load_table.get("x-merge-strategy", "upsert"))
         if disposition == "merge" and "parent" in self._load_table:
-            self._merge_nested(table, strategy, properties)
+            self._merge_nested(table, strategy, properties, branch)
         elif disposition == "merge":
             if strategy != "insert-only":
                 self._settle_nested_without_rows(table, properties)
             keys = _root_merge_keys(self._load_table)
-            writer.merge(table, self.arrow_dataset, keys, strategy, properties)
+            writer.merge(table, self.arrow_dataset, keys, strategy, properties, branch)
         elif disposition == "replace":
-            writer.replace(table, self.arrow_dataset, properties)
+            writer.replace(table, self.arrow_dataset, properties, branch)
         elif self.window is not None:
-            writer.replace_window(table, self.arrow_dataset, self._window(), properties)
+            writer.replace_window(table, self.arrow_dataset, self._window(), properties, branch)
         else:
-            writer.append(table, self.arrow_dataset, properties)
+            writer.append(table, self.arrow_dataset, properties, branch)
+        self._name_staged(table, branch)
 
     def _window(self) -> ColumnWindow:
         """The run's window, its column named as dlt named it in the table.
@@ -251,9 +273,13 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             root_key = get_first_column_name_with_prop(schema, "root_key")
             if root_key is None:
                 raise NestedMergeError(_no_root_key(name, self.load_table_name))
-            writer.merge_nested(table, empty, root_key, roots, None, tagged)
+            branch = self._branch(table)
+            writer.merge_nested(table, empty, root_key, roots, None, tagged, branch)
+            self._name_staged(table, branch)
 
-    def _merge_nested(self, table: Table, strategy: str, properties: dict[str, str]) -> None:
+    def _merge_nested(
+        self, table: Table, strategy: str, properties: dict[str, str], branch: str | None
+    ) -> None:
         """Bring this nested table to the incoming lists of every root row the load touches
         (``insert-only``: add the lists of the root rows it inserts).
 
@@ -278,10 +304,10 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             self._load_id,
         )
         if strategy == "insert-only":
-            writer.insert_nested(table, self.arrow_dataset, root_key, roots, properties)
+            writer.insert_nested(table, self.arrow_dataset, root_key, roots, properties, branch)
             return
         row_key = get_first_column_name_with_prop(schema, "row_key")
-        writer.merge_nested(table, self.arrow_dataset, root_key, roots, row_key, properties)
+        writer.merge_nested(table, self.arrow_dataset, root_key, roots, row_key, properties, branch)
 
 
 def _no_root_key(table_name: str, root_name: str) -> str:
@@ -352,6 +378,20 @@ class FloeIcebergClient(FilesystemClient):
     job_class: ClassVar[type[FloeIcebergLoadJob]] = FloeIcebergLoadJob
     catalog_name: ClassVar[str] = "floe"
     catalog_properties: ClassVar[dict[str, str]] = {}
+    #: the source whose loads are audited before they are published (``publish: audit``)
+    audit_source: ClassVar[SourceSpec | None] = None
+
+    def complete_load(self, load_id: str) -> None:
+        """Under ``publish: audit``, audit the load's branches and publish them before dlt
+        records the load (its state included): a failed audit leaves the load package pending,
+        so the engine aborts it and the pipeline state goes back to where the load began."""
+        if self.audit_source is not None:
+            from floe_dlt_destination_iceberg.publish import audit_and_publish
+
+            catalog = self.get_open_table_catalog("iceberg")
+            tables = [t for t in self.schema.data_table_names() if not t.startswith("_dlt")]
+            audit_and_publish(catalog, self.dataset_name, tables, self.audit_source, load_id)
+        super().complete_load(load_id)
 
     def get_reference_followup_job_class(  # type: ignore[override]
         self, table: Any
@@ -415,6 +455,7 @@ class floe_iceberg(filesystem):  # noqa: N801 - dlt names destination factories 
     layout: ClassVar[TableLayout] = TableLayout()
     catalog_name: ClassVar[str] = "floe"
     catalog_properties: ClassVar[dict[str, str]] = {}
+    audit_source: ClassVar[SourceSpec | None] = None
 
     @property
     def client_class(self) -> type[FilesystemClient]:
@@ -427,6 +468,7 @@ class floe_iceberg(filesystem):  # noqa: N801 - dlt names destination factories 
             "job_class": job,
             "catalog_name": self.catalog_name,
             "catalog_properties": dict(self.catalog_properties),
+            "audit_source": self.audit_source,
         }
         return type("FloeIcebergClient", (FloeIcebergClient,), attributes)
 
@@ -443,14 +485,17 @@ class floe_iceberg(filesystem):  # noqa: N801 - dlt names destination factories 
         lineage: dict[str, str],
         window: ColumnWindow | None = None,
         layout: TableLayout | None = None,
+        audit_source: SourceSpec | None = None,
     ) -> type[floe_iceberg]:
         """A factory class writing through this catalog, recording ``lineage`` in snapshots;
-        with ``window``, replacing that window's rows of each table that has its column."""
+        with ``window``, replacing that window's rows of each table that has its column (and
+        auditing each load of ``audit_source`` before publishing it)."""
         attributes = {
             "catalog_name": catalog_name,
             "catalog_properties": dict(catalog_properties),
             "lineage": dict(lineage),
             "window": window,
             "layout": layout or TableLayout(),
+            "audit_source": audit_source,
         }
         return type("floe_iceberg", (cls,), attributes)

@@ -8,18 +8,21 @@ from typing import Any
 
 from floe_core.health import HealthState, HealthStatus
 from floe_core.layout import TableLayout
-from floe_core.spec import MaintenanceSpec
+from floe_core.spec import CheckSpec, MaintenanceSpec, SourceSpec
 from floe_ingestion_dlt.types import (
+    CheckResult,
     ColumnWindow,
     DestinationSettings,
     DestinationType,
     DltDestination,
     MaintenanceReport,
     TableCommit,
+    TableState,
     TableStats,
 )
 
 from floe_dlt_destination_iceberg.catalog import (
+    catalog_from,
     catalog_properties,
     open_catalog,
     state_url,
@@ -72,6 +75,7 @@ class IcebergDestination(DestinationType):
         lineage: dict[str, str] | None = None,
         window: ColumnWindow | None = None,
         layout: TableLayout | None = None,
+        audit: SourceSpec | None = None,
     ) -> DltDestination:
         from floe_dlt_destination_iceberg.client import floe_iceberg
 
@@ -95,6 +99,7 @@ class IcebergDestination(DestinationType):
             lineage or {},
             window,
             layout or TableLayout(),
+            audit,
         )
         return factory(bucket_url=config["bucket_url"], credentials=credentials)
 
@@ -246,3 +251,51 @@ class IcebergDestination(DestinationType):
         from floe_dlt_destination_iceberg.maintenance import table_stats
 
         return table_stats(open_catalog(settings).load_table(_split(name)), name)
+
+    def run_checks(
+        self,
+        settings: DestinationSettings,
+        name: str,
+        checks: Sequence[CheckSpec],
+        keys: Sequence[str],
+        *,
+        branch: str | None = None,
+    ) -> list[CheckResult]:
+        from floe_dlt_destination_iceberg.checks import run_checks
+
+        table = open_catalog(settings).load_table(_split(name))
+        return run_checks(table, name, checks, keys, branch=branch)
+
+    def describe_table(self, settings: DestinationSettings, name: str) -> TableState | None:
+        from pathlib import Path
+
+        from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+
+        properties = catalog_properties(settings)
+        uri = properties.get("uri", "")
+        embedded = properties["type"] == "sql" and uri.startswith("sqlite:///")
+        if embedded and not Path(uri.removeprefix("sqlite:///")).exists():
+            return None  # opening it would create the embedded catalog
+        catalog = catalog_from(settings.catalog.name, properties)
+        try:
+            table = catalog.load_table(_split(name))
+        except (NoSuchTableError, NoSuchNamespaceError):
+            return None
+        current = table.current_snapshot()
+        summary = current.summary if current is not None else None
+        return TableState(
+            columns=tuple((f.name, str(f.field_type)) for f in table.schema().fields),
+            snapshot_id=current.snapshot_id if current is not None else None,
+            rows=int(summary.get("total-records", 0) or 0) if summary is not None else 0,
+            branches=tuple(sorted(n for n in table.metadata.refs if n != "main")),
+        )
+
+    def audit_results(self, load_ids: Sequence[str]) -> tuple[CheckResult, ...]:
+        from floe_dlt_destination_iceberg.publish import audit_results
+
+        return audit_results(load_ids)
+
+    def publish(self, settings: DestinationSettings, name: str, branch: str) -> int:
+        from floe_dlt_destination_iceberg.publish import publish
+
+        return publish(open_catalog(settings).load_table(_split(name)), branch)

@@ -8,6 +8,10 @@
 
 Every snapshot carries the load id in its summary, so a load replayed after a crash between the
 commit and dlt's bookkeeping is recognized and not written twice.
+
+Each function commits to ``branch``: ``main`` by default; under ``publish: audit`` the load's
+audit branch, made from main before the write (so what is read is main's data), or ``None``
+when main has no snapshot yet: the snapshot is then staged, on no branch, for the caller to name.
 """
 
 from __future__ import annotations
@@ -31,10 +35,12 @@ if TYPE_CHECKING:
     import pyarrow.dataset as ds
     from floe_ingestion_dlt.types import ColumnWindow
     from pyiceberg.table import FileScanTask, Table, Transaction
+    from pyiceberg.table.snapshots import Snapshot
 
 __all__ = [
     "CONFLICTS_PROPERTY",
     "LOAD_ID_PROPERTY",
+    "MAIN",
     "ROWS_PROPERTY",
     "append",
     "committed_load",
@@ -55,6 +61,11 @@ CONFLICTS_PROPERTY = "floe.commit-conflicts"
 _BATCH_ROWS = 65_536
 _CHUNK_BYTES = 64 * 2**20
 _KEY_SEPARATOR = "\x1f"
+MAIN = "main"
+
+
+def _head(table: Table, branch: str | None) -> Snapshot | None:
+    return None if branch is None else table.snapshot_by_name(branch)
 
 
 def committed_load(table: Table, load_id: str) -> bool:
@@ -131,34 +142,46 @@ def _write(tx: Transaction, table: Table, dataset: ds.Dataset, producer: Any) ->
             producer.append_data_file(data_file)
 
 
-def append(table: Table, dataset: ds.Dataset, properties: dict[str, str]) -> None:
+def append(
+    table: Table, dataset: ds.Dataset, properties: dict[str, str], branch: str | None = MAIN
+) -> None:
     with (
         table.transaction() as tx,
-        tx.update_snapshot(snapshot_properties=properties).fast_append() as producer,
+        tx.update_snapshot(snapshot_properties=properties, branch=branch).fast_append() as producer,
     ):
         _write(tx, table, dataset, producer)
 
 
-def replace(table: Table, dataset: ds.Dataset, properties: dict[str, str]) -> None:
+def replace(
+    table: Table, dataset: ds.Dataset, properties: dict[str, str], branch: str | None = MAIN
+) -> None:
     from pyiceberg.expressions import AlwaysTrue
 
     with table.transaction() as tx:
-        if table.current_snapshot() is not None:
-            tx.delete(AlwaysTrue(), snapshot_properties=properties)
-        with tx.update_snapshot(snapshot_properties=properties).fast_append() as producer:
+        if _head(table, branch) is not None:
+            tx.delete(AlwaysTrue(), snapshot_properties=properties, branch=branch)
+        with tx.update_snapshot(
+            snapshot_properties=properties, branch=branch
+        ).fast_append() as producer:
             _write(tx, table, dataset, producer)
 
 
 def replace_window(
-    table: Table, dataset: ds.Dataset, window: ColumnWindow, properties: dict[str, str]
+    table: Table,
+    dataset: ds.Dataset,
+    window: ColumnWindow,
+    properties: dict[str, str],
+    branch: str | None = MAIN,
 ) -> None:
     """Replace the rows whose ``window.column`` is in the window by ``dataset``, in one
     transaction: a window's rerun or backfill lands its rows once."""
     inside = window_filter(table, window)
     with table.transaction() as tx:
-        if table.current_snapshot() is not None:
-            tx.delete(inside, snapshot_properties=properties)
-        with tx.update_snapshot(snapshot_properties=properties).fast_append() as producer:
+        if _head(table, branch) is not None:
+            tx.delete(inside, snapshot_properties=properties, branch=branch)
+        with tx.update_snapshot(
+            snapshot_properties=properties, branch=branch
+        ).fast_append() as producer:
             _write(tx, table, dataset, producer)
 
 
@@ -246,6 +269,7 @@ def merge(
     keys: list[str],
     strategy: str,
     properties: dict[str, str],
+    branch: str | None = MAIN,
 ) -> None:
     """Merge ``dataset`` into ``table`` by ``keys`` in one snapshot.
 
@@ -261,8 +285,8 @@ def merge(
     if strategy in ("upsert", "insert-only"):
         incoming = _dedupe_last(incoming, keys)
     incoming_keys = _key(incoming, keys)
-    if table.current_snapshot() is None:
-        append(table, _as_dataset(incoming), properties)
+    if _head(table, branch) is None:
+        append(table, _as_dataset(incoming), properties, branch)
         return
     distinct = pc.unique(incoming_keys.drop_null())
     if strategy == "insert-only":
@@ -272,9 +296,9 @@ def merge(
         if present:
             existing = pc.unique(pa.concat_arrays([p.cast(distinct.type) for p in present]))
             incoming = incoming.filter(pc.invert(pc.is_in(incoming_keys, value_set=existing)))
-        append(table, _as_dataset(incoming), properties)
+        append(table, _as_dataset(incoming), properties, branch)
         return
-    _rewrite(table, incoming, keys, distinct, properties)
+    _rewrite(table, incoming, keys, distinct, properties, branch)
 
 
 def merge_nested(
@@ -284,6 +308,7 @@ def merge_nested(
     roots: pa.Array,
     row_key: str | None,
     properties: dict[str, str],
+    branch: str | None = MAIN,
 ) -> None:
     """Bring a nested table to the incoming state of every root row in ``roots``, in one snapshot.
 
@@ -296,11 +321,11 @@ def merge_nested(
     if row_key is not None:
         incoming = _dedupe_last(incoming, [row_key])
     distinct = pc.unique(roots.drop_null())
-    if table.current_snapshot() is None or len(distinct) == 0:
+    if _head(table, branch) is None or len(distinct) == 0:
         if incoming.num_rows:
-            append(table, _as_dataset(incoming), properties)
+            append(table, _as_dataset(incoming), properties, branch)
         return
-    _rewrite(table, incoming, [root_key], distinct, properties)
+    _rewrite(table, incoming, [root_key], distinct, properties, branch)
 
 
 def insert_nested(
@@ -309,13 +334,14 @@ def insert_nested(
     root_key: str,
     roots: pa.Array,
     properties: dict[str, str],
+    branch: str | None = MAIN,
 ) -> None:
     """Append the incoming rows of a nested table that belong to a root row in ``roots`` (the
     root rows an ``insert-only`` load adds); the lists of root rows it skips are skipped too."""
     import pyarrow.dataset as ds
 
     kept = dataset.to_table(filter=ds.field(root_key).isin(roots))
-    append(table, _as_dataset(kept), properties)
+    append(table, _as_dataset(kept), properties, branch)
 
 
 def _candidates(table: Table, keys: list[str], distinct: pa.Array) -> list[FileScanTask]:
@@ -333,6 +359,7 @@ def _rewrite(
     keys: list[str],
     deleted: pa.Array,
     properties: dict[str, str],
+    branch: str | None = MAIN,
 ) -> None:
     """In one overwrite snapshot: delete the rows whose ``keys`` are in ``deleted`` and add
     ``incoming``. Only the key columns of data files whose key bounds can hold a deleted key are
@@ -354,7 +381,9 @@ def _rewrite(
     with table.transaction() as tx:
         metadata = tx.table_metadata  # a deep copy on every access
         scan = ArrowScan(metadata, table.io, schema, AlwaysTrue())
-        with tx.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
+        with tx.update_snapshot(
+            snapshot_properties=properties, branch=branch
+        ).overwrite() as overwrite:
             kept: list[pa.Table] = []
             for task, held in hits:
                 existing = scan.to_table([task])  # the same rows, in the same order

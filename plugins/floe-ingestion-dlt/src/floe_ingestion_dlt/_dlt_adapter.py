@@ -11,13 +11,20 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PRIVATE_NAMES", "as_dlt_source", "settle_interrupted_run"]
+__all__ = [
+    "PRIVATE_NAMES",
+    "as_dlt_source",
+    "pending_load_ids",
+    "settle_interrupted_run",
+    "stored_state",
+]
 
 #: The private dlt names used below (checked by the adapter's test).
 PRIVATE_NAMES = (
     "dlt.Pipeline._get_load_storage",
     "dlt.Pipeline._get_normalize_storage",
     "dlt's pipeline working folder layout (normalize/extracted, load/new|normalized|loaded)",
+    "dlt's pipeline working folder layout (state.json, read by floe ingest plan)",
 )
 
 #: Where dlt saves files atomically (a temporary file named by 16 hex digits, or 32 when it
@@ -76,3 +83,31 @@ def as_dlt_source(built: Any, pipeline: Any) -> Any:
         return built
     [source] = data_to_sources(built, pipeline)
     return source
+
+
+def stored_state(pipelines_dir: Path, name: str) -> dict[str, Any]:
+    """The pipeline state of ``name`` as its last run left it, read without opening the pipeline
+    (``dlt.attach`` may write to its folder; a plan must change nothing); ``{}`` when none.
+
+    Private: the state lives in ``<pipelines_dir>/<name>/state.json``, dlt's JSON with its own
+    encoding of dates and decimals, decoded with dlt's decoder.
+    """
+    from dlt.common.json import custom_pua_decode_nested, json
+
+    path = pipelines_dir / name / "state.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    decoded = custom_pua_decode_nested(json.loads(text))
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def pending_load_ids(pipelines_dir: Path, name: str) -> list[str]:
+    """The load packages of ``name`` that a run left normalized but not loaded (the next run
+    finishes them before reading the source). Private: the ``load/normalized`` folder."""
+    folder = pipelines_dir / name / "load" / "normalized"
+    try:
+        return sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
+    except FileNotFoundError:
+        return []

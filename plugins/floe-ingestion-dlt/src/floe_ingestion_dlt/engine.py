@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from floe_ingestion_dlt.attempt import Attempts, attempt, native_panic
 from floe_ingestion_dlt.config import DltIngestionConfig, pipeline_name
 from floe_ingestion_dlt.errors import (
+    AuditFailedError,
     IngestionError,
     PipelineConfigurationError,
     categorize_error,
@@ -31,7 +32,14 @@ from floe_ingestion_dlt.outcome import LoadOutcome, LoadStatus, TableLoad
 if TYPE_CHECKING:
     from floe_ingestion_dlt.events import EventSink, LoadEvent
     from floe_ingestion_dlt.loading import DltPipeline
-    from floe_ingestion_dlt.types import DestinationSettings, MaintenanceReport, TableStats
+    from floe_ingestion_dlt.plan import SourcePlan
+    from floe_ingestion_dlt.types import (
+        CheckResult,
+        DestinationSettings,
+        DestinationType,
+        MaintenanceReport,
+        TableStats,
+    )
 
 __all__ = ["LoadEngine", "LoadOutcome", "LoadStatus", "TableLoad", "native_panic"]
 
@@ -193,8 +201,12 @@ class LoadEngine:
                     )
                 info = self._run(handle, resources, attempts, window)
                 outcome = self._committed(handle, info, time.perf_counter() - started)
+                outcome = self._checked(handle, outcome, resources)
                 outcome = replace(
-                    outcome, attempts=attempts.count, window=window.key if window else None
+                    outcome,
+                    attempts=attempts.count,
+                    window=window.key if window else None,
+                    duration_seconds=time.perf_counter() - started,
                 )
             except BaseException as exc:
                 if not (isinstance(exc, Exception) or native_panic(exc)):
@@ -209,6 +221,8 @@ class LoadEngine:
                     attempts=attempts.count,
                     window=window.key if window else None,
                 )
+                if isinstance(outcome.error, AuditFailedError):
+                    outcome = replace(outcome, checks=outcome.error.results)
             current.set_attribute("ingestion.duration_seconds", outcome.duration_seconds)
             current.set_attribute("ingestion.rows_loaded", outcome.rows_loaded)
             current.set_attribute("ingestion.bytes_written", outcome.bytes_written)
@@ -233,6 +247,94 @@ class LoadEngine:
         if on_event is not None:
             on_event(SourceFinished(outcome))
         return outcome
+
+    def audit(self, table: str) -> list[CheckResult]:
+        """Run the checks floe.yaml declares for ``namespace.table`` on its main branch now.
+
+        The table's source is the one whose load made its current snapshot (its lineage), or
+        else the one source whose destination names the table.
+        """
+        from floe_ingestion_dlt.audit import run_table_checks
+        from floe_ingestion_dlt.plugins import get_destination_type
+
+        destination = get_destination_type()
+        source = self._source_of(table, destination)
+        return list(run_table_checks(destination, self.settings, source, [table]))
+
+    def plan(self, source: str | SourceSpec) -> SourcePlan:
+        """What a run of ``source`` would do, changing nothing (catalog, warehouse, state).
+
+        Raises:
+            PipelineConfigurationError: the source's config is invalid, or its resources can
+                only be known by connecting to it.
+        """
+        from floe_ingestion_dlt.plan import plan_source
+        from floe_ingestion_dlt.plugins import get_destination_type
+
+        spec = self.source(source)
+        names = self.resource_names(spec)
+        if names is None:
+            raise PipelineConfigurationError(
+                f"source {spec.name!r} ({spec.type}): its resources can only be known by "
+                "connecting to the source; list them in its config to plan it",
+                source_type=spec.type,
+                destination_table=spec.destination.target,
+                pipeline_name=pipeline_name(spec),
+            )
+        return plan_source(spec, names, get_destination_type(), self.settings, self.pipelines_dir)
+
+    def publish(self, table: str, branch: str) -> int:
+        """Publish the kept audit ``branch`` of ``namespace.table`` by hand; returns the
+        snapshot main now points to."""
+        from floe_ingestion_dlt.plugins import get_destination_type
+
+        return get_destination_type().publish(self.settings, table, branch)
+
+    def _source_of(self, table: str, destination: DestinationType) -> SourceSpec:
+        namespace, _, name = table.rpartition(".")
+        history = destination.table_history(self.settings, table)
+        landed = next((h.get("source") for h in reversed(history) if h.get("source")), None)
+        for source in self.config.sources:
+            if source.name == landed:
+                return source
+        for source in self.config.sources:
+            dest = source.destination
+            if dest.table == table or (dest.namespace == namespace and name in source.checks):
+                return source
+        raise PipelineConfigurationError(
+            f"table {table!r} was not loaded by a source of this project: no checks to run"
+        )
+
+    def _tables_of(
+        self, spec: SourceSpec, resources: Sequence[str] | None, exclude: Sequence[str]
+    ) -> list[str]:
+        """The tables the loaded resources land in (``resources``, else all those floe.yaml
+        names), less ``exclude``."""
+        from floe_ingestion_dlt.plan import table_name_of
+
+        names = resources if resources is not None else self.resource_names(spec) or []
+        return [t for t in (table_name_of(spec, n) for n in names) if t not in exclude]
+
+    def _checked(
+        self, handle: DltPipeline, outcome: LoadOutcome, resources: Sequence[str] | None
+    ) -> LoadOutcome:
+        """Run the source's checks on the tables the load committed (``publish: direct``), and
+        the ``row_count`` checks of the loaded resources' tables it brought no rows to: an error
+        check that fails fails the load; its rows stay published."""
+        from floe_ingestion_dlt.audit import audit_error, run_table_checks, untouched_row_counts
+
+        spec = handle.source
+        if spec.destination.publish == "audit":  # audited and published by the destination
+            return replace(outcome, checks=handle.destination_type.audit_results(outcome.load_ids))
+        if not spec.checks:
+            return outcome
+        committed = [t.table for t in outcome.tables if t.snapshot_id is not None]
+        results = run_table_checks(handle.destination_type, handle.settings, spec, committed)
+        results += untouched_row_counts(spec, self._tables_of(spec, resources, committed))
+        error = audit_error(spec, results)
+        if error is None:
+            return replace(outcome, checks=results)
+        return replace(outcome, checks=results, status="failed", error=error)
 
     @staticmethod
     def _as_error(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from floe_core.errors import FloeConfigError, FloeError
 
 __all__ = [
+    "AuditFailedError",
     "DestinationWriteError",
     "ErrorCategory",
     "IngestionError",
@@ -28,6 +30,8 @@ class ErrorCategory(StrEnum):
     PERMANENT = "permanent"
     PARTIAL = "partial"
     CONFIGURATION = "configuration"
+    #: the load's data failed an error check: fix the source (or the check) and run again
+    AUDIT = "audit"
 
 
 class IngestionError(FloeError):
@@ -65,6 +69,13 @@ class SourceDataError(IngestionError):
 
 class DestinationWriteError(IngestionError):
     """Writing to the Iceberg catalog or storage failed."""
+
+
+class AuditFailedError(IngestionError):
+    """Loaded data failed an error check; the message has one line per failed check."""
+
+    category = ErrorCategory.AUDIT
+    results: tuple[Any, ...] = ()  # every CheckResult of the audit, passed ones included
 
 
 class SchemaContractViolation(IngestionError):  # noqa: N818 - contract name
@@ -239,7 +250,7 @@ def categorize_error(exc: BaseException) -> ErrorCategory:
             break
         current = current.__cause__ or current.__context__
     if (
-        category is not ErrorCategory.TRANSIENT
+        category not in (ErrorCategory.TRANSIENT, ErrorCategory.AUDIT)
         and isinstance(exc, PipelineStepFailed)
         and exc.is_package_partially_loaded
         and _user_table_committed(exc)

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from floe_ingestion_dlt.config import cursor_field, pipeline_name, table_name
 from floe_ingestion_dlt.errors import (
+    AuditFailedError,
     DestinationWriteError,
     ErrorCategory,
     IngestionError,
@@ -124,6 +125,7 @@ def build_pipeline(
             },
             window=context.window,
             layout=TableLayout.parse(source.destination.partition_by, source.destination.sort_by),
+            audit=source if source.destination.publish == "audit" else None,
         ),
         dataset_name=source.destination.namespace_name,
         **options,
@@ -204,6 +206,8 @@ def as_ingestion_error(
     from dlt.pipeline.exceptions import PipelineStepFailed
 
     cause = root_cause(exc)
+    if isinstance(cause, AuditFailedError):  # raised by the destination, already worded
+        return cause
     category = categorize_error(exc)
     if step is None:
         step = exc.step if isinstance(exc, PipelineStepFailed) else "extract"

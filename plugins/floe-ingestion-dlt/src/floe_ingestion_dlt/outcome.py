@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from floe_ingestion_dlt.errors import ErrorCategory, IngestionError
 
 if TYPE_CHECKING:
-    from floe_ingestion_dlt.types import MaintenanceReport
+    from floe_ingestion_dlt.types import CheckResult, MaintenanceReport
 
 __all__ = ["LoadOutcome", "LoadStatus", "TableLoad"]
 
@@ -41,6 +41,7 @@ class LoadOutcome:
     error: IngestionError | None = None
     attempts: int = 0  # 1 + the retries of transient failures it took
     window: str | None = None  # the partition key of a window run
+    checks: tuple[CheckResult, ...] = ()  # the data checks run on what the load committed
     #: ``after_load: true``: what maintaining the committed tables did; a failure there is
     #: reported here and leaves the load a success
     maintenance: tuple[MaintenanceReport, ...] = ()

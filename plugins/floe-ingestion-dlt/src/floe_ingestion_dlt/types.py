@@ -10,10 +10,19 @@ from typing import Any, ClassVar
 
 from floe_core.health import HealthState, HealthStatus
 from floe_core.layout import TableLayout
-from floe_core.spec import CatalogSpec, MaintenanceSpec, MergeStrategy, StorageSpec, WriteMode
+from floe_core.spec import (
+    CatalogSpec,
+    CheckSpec,
+    MaintenanceSpec,
+    MergeStrategy,
+    SourceSpec,
+    StorageSpec,
+    WriteMode,
+)
 from pydantic import BaseModel
 
 __all__ = [
+    "CheckResult",
     "ColumnWindow",
     "DestinationSettings",
     "DestinationType",
@@ -23,6 +32,7 @@ __all__ = [
     "SourceContext",
     "SourceType",
     "TableCommit",
+    "TableState",
     "TableStats",
 ]
 
@@ -176,6 +186,44 @@ class TableStats:
 
 
 @dataclass(frozen=True)
+class CheckResult:
+    """One data check run on one table: whether it passed, the rows failing it, a few keys."""
+
+    table: str  # namespace.table
+    check: str  # the check's label, e.g. ``not_null(id)``
+    severity: str  # error | warn
+    passed: bool
+    failing_rows: int = 0
+    examples: tuple[str, ...] = ()  # up to 5 keys of failing rows (``id=3``)
+    detail: str = ""  # what was compared (row_count), or why the check could not run
+
+    @property
+    def blocking(self) -> bool:
+        """An error check that failed: it fails the load and keeps it from being published."""
+        return self.severity == "error" and not self.passed
+
+    def line(self) -> str:
+        """One line for people: table, check, failing rows, example keys."""
+        status = "passed" if self.passed else "failed"
+        if self.failing_rows:
+            status += f", {self.failing_rows:,} failing rows"
+        if self.detail:
+            status += f" ({self.detail})"
+        examples = f"; e.g. {', '.join(self.examples)}" if self.examples else ""
+        return f"{self.table}: {self.check} [{self.severity}] {status}{examples}"
+
+
+@dataclass(frozen=True)
+class TableState:
+    """A destination table as it is now, read without changing anything."""
+
+    columns: tuple[tuple[str, str], ...]  # (name, type)
+    snapshot_id: int | None
+    rows: int
+    branches: tuple[str, ...] = ()  # kept audit branches
+
+
+@dataclass(frozen=True)
 class DestinationSettings:
     """The catalog and storage a destination writes through."""
 
@@ -204,12 +252,15 @@ class DestinationType(ABC):
         lineage: dict[str, str] | None = None,
         window: ColumnWindow | None = None,
         layout: TableLayout | None = None,
+        audit: SourceSpec | None = None,
     ) -> DltDestination:
         """A dlt destination writing through ``settings``' catalog; never an implicit one.
 
         ``lineage`` (source, pipeline) is recorded with what the destination writes. With
         ``window``, a table that has the window's column gets the window's rows replaced by the
-        load's (one commit) instead of appended.
+        load's (one commit) instead of appended. With ``audit``, each load is written aside,
+        ``audit``'s checks run on it, and it is published only when every error check passes
+        (raising ``AuditFailedError`` otherwise).
         """
 
     def prepare(self, settings: DestinationSettings, namespace: str) -> None:  # noqa: B027
@@ -272,3 +323,29 @@ class DestinationType(ABC):
     def table_stats(self, settings: DestinationSettings, name: str) -> TableStats:
         """Data files, sizes, snapshots and partitions of ``namespace.table``."""
         raise NotImplementedError(f"destination {self.name!r} reports no table statistics")
+
+    def run_checks(
+        self,
+        settings: DestinationSettings,
+        name: str,
+        checks: Sequence[CheckSpec],
+        keys: Sequence[str],
+        *,
+        branch: str | None = None,
+    ) -> list[CheckResult]:
+        """Run ``checks`` on ``namespace.table`` as of ``branch`` (main when ``None``);
+        ``keys`` name the columns shown as examples of failing rows."""
+        raise NotImplementedError(f"destination {self.name!r} cannot run data checks")
+
+    def describe_table(self, settings: DestinationSettings, name: str) -> TableState | None:
+        """``namespace.table`` as it is now (``None``: not there yet), creating nothing: not the
+        catalog, its folders, nor the namespace."""
+        return None
+
+    def audit_results(self, load_ids: Sequence[str]) -> tuple[CheckResult, ...]:
+        """The check results of the audited loads ``load_ids`` that this process published."""
+        return ()
+
+    def publish(self, settings: DestinationSettings, name: str, branch: str) -> int:
+        """Publish the kept ``branch`` of ``namespace.table``: main moves to its head (returned)."""
+        raise NotImplementedError(f"destination {self.name!r} cannot publish branches")

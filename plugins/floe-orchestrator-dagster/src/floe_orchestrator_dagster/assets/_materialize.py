@@ -7,10 +7,11 @@ failures, the pending/partial rules and the row counts are the engine's, as for
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dagster import (
+    AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
     Failure,
@@ -21,8 +22,11 @@ from dagster import (
 )
 from floe_core.windows import window_at
 from floe_ingestion_dlt.engine import LoadOutcome
+from floe_ingestion_dlt.errors import AuditFailedError
 from floe_ingestion_dlt.events import LoadEvent, StepStarted
 from floe_ingestion_dlt.plugin import DltIngestionPlugin
+
+from floe_orchestrator_dagster.assets.checks import DeclaredCheck, check_results
 
 __all__ = ["materialize"]
 
@@ -32,11 +36,14 @@ def materialize(
     plugin: DltIngestionPlugin,
     source_name: str,
     resources: dict[AssetKey, str],
-) -> Iterator[MaterializeResult[Any]]:
+    checks: Sequence[DeclaredCheck] = (),
+) -> Iterator[MaterializeResult[Any] | AssetCheckResult]:
     """Load the selected resources of ``source_name``; a failure is a categorized ``Failure``.
 
     The engine has already retried transient failures per the project's ``retry:``, so the
-    failure is not retried again by Dagster.
+    failure is not retried again by Dagster. The engine's check results become the results of
+    the selected asset ``checks``, also when the checks failed the load: then the rows are
+    materialized only if they were published (``publish: direct``) and the step fails after.
     """
     from floe_orchestrator_dagster.assets.ingestion import destination_table
 
@@ -53,7 +60,9 @@ def materialize(
     if context.has_partition_key and source.partitions is not None:
         window = window_at(context.partition_key, source.partitions.every)
     outcome = plugin.engine.load(source_name, resources=subset, on_event=on_event, window=window)
-    if outcome.error is not None:
+    audited = isinstance(outcome.error, AuditFailedError)
+    if outcome.error is not None and not (audited and source.destination.publish == "direct"):
+        yield from check_results(checks, outcome.checks, set(context.selected_asset_check_keys))
         raise _failure(outcome) from None
     for report in outcome.maintenance:  # after_load: a failure there leaves the load committed
         if report.error is not None:
@@ -84,6 +93,9 @@ def materialize(
         if committed is not None:
             metadata.update(_health(context, plugin, table))
         yield MaterializeResult(asset_key=key, metadata=metadata)
+    yield from check_results(checks, outcome.checks, set(context.selected_asset_check_keys))
+    if outcome.error is not None:
+        raise _failure(outcome) from None
 
 
 def _health(context: AssetExecutionContext, plugin: DltIngestionPlugin, table: str) -> Any:

@@ -37,6 +37,7 @@ from floe_ingestion_dlt.errors import PipelineConfigurationError
 from floe_ingestion_dlt.plugin import DltIngestionPlugin
 
 from floe_orchestrator_dagster.assets._materialize import materialize
+from floe_orchestrator_dagster.assets.checks import declared_checks
 
 __all__ = [
     "ASSET_KEY_PREFIX",
@@ -142,9 +143,13 @@ def _source_assets(source: SourceSpec, plugin: DltIngestionPlugin) -> AssetsDefi
     translator = FloeIngestionTranslator(source)
     specs = [translator.get_asset_spec(name) for name in names]
     resources = {spec.key: name for spec, name in zip(specs, names, strict=True)}
+    checks = declared_checks(
+        source, {key: destination_table(source, name) for key, name in resources.items()}
+    )
 
     @multi_asset(
         specs=specs,
+        check_specs=[check.spec for check in checks],
         name=f"{source.name}_ingestion",
         can_subset=True,
         op_tags={"floe/source": source.name, "floe/source_type": source.type},
@@ -158,7 +163,7 @@ def _source_assets(source: SourceSpec, plugin: DltIngestionPlugin) -> AssetsDefi
     def _assets(
         context: AssetExecutionContext, floe_ingestion: ResourceParam[DltIngestionPlugin]
     ) -> Iterator[Any]:
-        yield from materialize(context, floe_ingestion, source.name, resources)
+        yield from materialize(context, floe_ingestion, source.name, resources, checks)
 
     return _assets
 
