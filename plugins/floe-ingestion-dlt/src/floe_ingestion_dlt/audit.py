@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 from floe_core.spec import CheckSpec, SourceSpec
 
 from floe_ingestion_dlt.config import pipeline_name
-from floe_ingestion_dlt.errors import AuditFailedError
+from floe_ingestion_dlt.errors import AuditFailedError, PipelineConfigurationError
+from floe_ingestion_dlt.outcome import LoadOutcome
 from floe_ingestion_dlt.types import CheckResult, DestinationSettings, DestinationType
 
 __all__ = [
     "audit_error",
     "branch_name",
+    "checked",
     "row_count_result",
     "run_table_checks",
+    "source_of_table",
     "untouched_row_counts",
 ]
 
@@ -84,4 +89,54 @@ def audit_error(
         source_type=source.type,
         destination_table=target,
         pipeline_name=pipeline_name(source),
+    )
+
+
+def checked(
+    outcome: LoadOutcome,
+    source: SourceSpec,
+    destination: DestinationType,
+    settings: DestinationSettings,
+    loaded: Sequence[str],
+) -> LoadOutcome:
+    """``outcome`` of a load that succeeded, with its checks.
+
+    Under ``publish: audit`` the destination ran them before publishing. Under ``direct`` they
+    run now on the tables the load committed, with the ``row_count`` checks of the ``loaded``
+    tables (``namespace.table``) it brought no rows to: an error check that fails fails the
+    load; its rows stay published.
+    """
+    if source.destination.publish == "audit":
+        return replace(outcome, checks=destination.audit_results(outcome.load_ids))
+    if not source.checks:
+        return outcome
+    committed = [t.table for t in outcome.tables if t.snapshot_id is not None]
+    results = run_table_checks(destination, settings, source, committed)
+    results += untouched_row_counts(source, [t for t in loaded if t not in committed])
+    error = audit_error(source, results)
+    if error is None:
+        return replace(outcome, checks=results)
+    return replace(outcome, checks=results, status="failed", error=error)
+
+
+def source_of_table(
+    sources: Sequence[SourceSpec], table: str, history: Sequence[dict[str, Any]]
+) -> SourceSpec:
+    """The source whose checks apply to ``namespace.table``: the one whose load made its
+    latest snapshot (its ``history`` names it), else the one whose destination names it.
+
+    Raises:
+        PipelineConfigurationError: no source of the project loads the table.
+    """
+    namespace, _, name = table.rpartition(".")
+    landed = next((h.get("source") for h in reversed(history) if h.get("source")), None)
+    for source in sources:
+        if source.name == landed:
+            return source
+    for source in sources:
+        dest = source.destination
+        if dest.table == table or (dest.namespace == namespace and name in source.checks):
+            return source
+    raise PipelineConfigurationError(
+        f"table {table!r} was not loaded by a source of this project: no checks to run"
     )

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from floe_ingestion_dlt.types import (
         CheckResult,
         DestinationSettings,
-        DestinationType,
         MaintenanceReport,
         TableStats,
     )
@@ -254,11 +253,12 @@ class LoadEngine:
         The table's source is the one whose load made its current snapshot (its lineage), or
         else the one source whose destination names the table.
         """
-        from floe_ingestion_dlt.audit import run_table_checks
+        from floe_ingestion_dlt.audit import run_table_checks, source_of_table
         from floe_ingestion_dlt.plugins import get_destination_type
 
         destination = get_destination_type()
-        source = self._source_of(table, destination)
+        history = destination.table_history(self.settings, table)
+        source = source_of_table(self.config.sources, table, history)
         return list(run_table_checks(destination, self.settings, source, [table]))
 
     def plan(self, source: str | SourceSpec) -> SourcePlan:
@@ -290,51 +290,18 @@ class LoadEngine:
 
         return get_destination_type().publish(self.settings, table, branch)
 
-    def _source_of(self, table: str, destination: DestinationType) -> SourceSpec:
-        namespace, _, name = table.rpartition(".")
-        history = destination.table_history(self.settings, table)
-        landed = next((h.get("source") for h in reversed(history) if h.get("source")), None)
-        for source in self.config.sources:
-            if source.name == landed:
-                return source
-        for source in self.config.sources:
-            dest = source.destination
-            if dest.table == table or (dest.namespace == namespace and name in source.checks):
-                return source
-        raise PipelineConfigurationError(
-            f"table {table!r} was not loaded by a source of this project: no checks to run"
-        )
-
-    def _tables_of(
-        self, spec: SourceSpec, resources: Sequence[str] | None, exclude: Sequence[str]
-    ) -> list[str]:
-        """The tables the loaded resources land in (``resources``, else all those floe.yaml
-        names), less ``exclude``."""
-        from floe_ingestion_dlt.plan import table_name_of
-
-        names = resources if resources is not None else self.resource_names(spec) or []
-        return [t for t in (table_name_of(spec, n) for n in names) if t not in exclude]
-
     def _checked(
         self, handle: DltPipeline, outcome: LoadOutcome, resources: Sequence[str] | None
     ) -> LoadOutcome:
-        """Run the source's checks on the tables the load committed (``publish: direct``), and
-        the ``row_count`` checks of the loaded resources' tables it brought no rows to: an error
-        check that fails fails the load; its rows stay published."""
-        from floe_ingestion_dlt.audit import audit_error, run_table_checks, untouched_row_counts
+        """The outcome with the source's checks run on what the load committed (see
+        :func:`floe_ingestion_dlt.audit.checked`)."""
+        from floe_ingestion_dlt.audit import checked
+        from floe_ingestion_dlt.plan import table_name_of
 
         spec = handle.source
-        if spec.destination.publish == "audit":  # audited and published by the destination
-            return replace(outcome, checks=handle.destination_type.audit_results(outcome.load_ids))
-        if not spec.checks:
-            return outcome
-        committed = [t.table for t in outcome.tables if t.snapshot_id is not None]
-        results = run_table_checks(handle.destination_type, handle.settings, spec, committed)
-        results += untouched_row_counts(spec, self._tables_of(spec, resources, committed))
-        error = audit_error(spec, results)
-        if error is None:
-            return replace(outcome, checks=results)
-        return replace(outcome, checks=results, status="failed", error=error)
+        names = resources if resources is not None else self.resource_names(spec) or []
+        loaded = [table_name_of(spec, name) for name in names]
+        return checked(outcome, spec, handle.destination_type, handle.settings, loaded)
 
     @staticmethod
     def _as_error(
