@@ -199,10 +199,10 @@ def test_a_load_whose_root_or_child_commit_failed_converges_on_rerun(
 
     commit = FloeIcebergLoadJob._commit
 
-    def fail_one_table(job: FloeIcebergLoadJob, table: Any) -> None:
+    def fail_one_table(job: FloeIcebergLoadJob, table: Any, conflicts: int = 0) -> None:
         if job.load_table_name == failing:
             raise ConnectionResetError(f"connection to the catalog lost while writing {failing}")
-        commit(job, table)
+        commit(job, table, conflicts)
 
     monkeypatch.setattr(FloeIcebergLoadJob, "_commit", fail_one_table)
     api.items = SECOND
