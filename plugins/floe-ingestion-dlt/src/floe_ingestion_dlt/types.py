@@ -270,6 +270,7 @@ class DestinationType(ABC):
         """Extra keyword arguments for ``pipeline.run`` (table format, file format)."""
         return {}
 
+    @abstractmethod
     def empty_window(
         self,
         settings: DestinationSettings,
@@ -278,7 +279,6 @@ class DestinationType(ABC):
         properties: dict[str, str],
     ) -> None:
         """Delete the window's rows of each of ``tables`` (``namespace.table``) that exists."""
-        raise NotImplementedError(f"destination {self.name!r} cannot load time windows")
 
     def committed(
         self, settings: DestinationSettings, tables: Sequence[str], load_ids: Sequence[str]
@@ -308,6 +308,7 @@ class DestinationType(ABC):
         """Snapshots of ``namespace.table``, oldest first."""
         return []
 
+    @abstractmethod
     def maintain(
         self,
         settings: DestinationSettings,
@@ -318,12 +319,12 @@ class DestinationType(ABC):
     ) -> MaintenanceReport:
         """Compact, expire snapshots and remove orphan files of ``namespace.table`` per
         ``policy``; with ``dry_run``, say what would be done and change nothing."""
-        raise NotImplementedError(f"destination {self.name!r} has no table maintenance")
 
+    @abstractmethod
     def table_stats(self, settings: DestinationSettings, name: str) -> TableStats:
         """Data files, sizes, snapshots and partitions of ``namespace.table``."""
-        raise NotImplementedError(f"destination {self.name!r} reports no table statistics")
 
+    @abstractmethod
     def run_checks(
         self,
         settings: DestinationSettings,
@@ -335,7 +336,6 @@ class DestinationType(ABC):
     ) -> list[CheckResult]:
         """Run ``checks`` on ``namespace.table`` as of ``branch`` (main when ``None``);
         ``keys`` name the columns shown as examples of failing rows."""
-        raise NotImplementedError(f"destination {self.name!r} cannot run data checks")
 
     def describe_table(self, settings: DestinationSettings, name: str) -> TableState | None:
         """``namespace.table`` as it is now (``None``: not there yet), creating nothing: not the
@@ -346,6 +346,6 @@ class DestinationType(ABC):
         """The check results of the audited loads ``load_ids`` that this process published."""
         return ()
 
+    @abstractmethod
     def publish(self, settings: DestinationSettings, name: str, branch: str) -> int:
         """Publish the kept ``branch`` of ``namespace.table``: main moves to its head (returned)."""
-        raise NotImplementedError(f"destination {self.name!r} cannot publish branches")
