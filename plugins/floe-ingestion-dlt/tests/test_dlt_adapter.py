@@ -78,3 +78,30 @@ def test_the_stored_state_is_the_state_dlt_reports(floe_project: FloeProject) ->
     cursor = stored["sources"]["sql_database"]["resources"]["events"]["incremental"]["id"]
     assert cursor["last_value"] == 9
     assert pending_load_ids(engine.pipelines_dir, pipeline.pipeline_name) == []
+
+
+def _internal_names() -> tuple[str, ...]:
+    from floe_ingestion_dlt._dlt_adapter import INTERNAL_NAMES
+
+    return INTERNAL_NAMES
+
+
+@pytest.mark.parametrize("name", _internal_names())
+def test_the_internal_dlt_name_exists(name: str) -> None:
+    module, _, attribute = name.rpartition(".")
+    assert hasattr(importlib.import_module(module), attribute), (
+        f"dlt no longer has {name}: update floe_ingestion_dlt._dlt_adapter"
+    )
+
+
+def test_the_adapter_names_tables_and_types_as_dlt_does(tmp_path: Path) -> None:
+    import fsspec
+    import pyarrow as pa
+    from floe_ingestion_dlt._dlt_adapter import arrow_type, glob_files, naming
+
+    assert naming().normalize_table_identifier("Customer Orders") == "customer_orders"
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    (tmp_path / "b.txt").write_text("")
+    listed = list(glob_files(fsspec.filesystem("file"), tmp_path.as_uri(), "*.csv"))
+    assert [f["file_name"] for f in listed] == ["a.csv"]
+    assert arrow_type({"name": "n", "data_type": "bigint"}, "UTC") == pa.int64()

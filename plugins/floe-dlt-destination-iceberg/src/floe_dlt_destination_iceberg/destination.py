@@ -119,12 +119,12 @@ class IcebergDestination(DestinationType):
     ) -> None:
         """Delete the window's rows of each table that exists (one commit per table that has
         rows there)."""
-        from dlt.common.normalizers.naming.snake_case import NamingConvention
+        from floe_ingestion_dlt._dlt_adapter import naming
         from pyiceberg.exceptions import NoSuchTableError
 
         from floe_dlt_destination_iceberg.writer import window_filter
 
-        column = NamingConvention().normalize_identifier(window.column)
+        column = naming().normalize_identifier(window.column)
         catalog = open_catalog(settings)
         for name in tables:
             try:

@@ -138,8 +138,8 @@ class FilesystemSource(SourceType):
 
     def build(self, config: BaseModel, context: SourceContext) -> DltSource:
         import dlt
-        from dlt.common.storages.fsspec_filesystem import glob_files
         from dlt.sources.filesystem import filesystem
+        from floe_ingestion_dlt._dlt_adapter import glob_files
 
         from floe_dlt_source_filesystem import readers
 
@@ -227,7 +227,7 @@ class FilesystemSource(SourceType):
             return HealthStatus(HealthState.UNHEALTHY, f"{bucket_url}: listing is not permitted")
         if not config.is_s3 and not Path(bucket_url).is_dir():
             return HealthStatus(HealthState.UNHEALTHY, f"{bucket_url} is not a folder")
-        from dlt.common.storages.fsspec_filesystem import glob_files
+        from floe_ingestion_dlt._dlt_adapter import glob_files
 
         first = next(iter(glob_files(fs, bucket_url, config.file_glob)), None)
         if first is None:

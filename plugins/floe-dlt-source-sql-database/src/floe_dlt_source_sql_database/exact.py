@@ -9,7 +9,7 @@ converted column by column to the planned Arrow type, or the table fails naming 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -18,9 +18,6 @@ from dlt.sources.sql_database.helpers import BaseTableLoader
 from floe_dlt_source_sql_database.config import SqlDatabaseConfig
 from floe_dlt_source_sql_database.errors import InexactValueError
 from floe_dlt_source_sql_database.typemap import ColumnPlan, plan_table
-
-if TYPE_CHECKING:
-    from dlt.common.schema.typing import TTableSchemaColumns
 
 __all__ = ["exact_loader"]
 
@@ -53,7 +50,7 @@ class _ExactLoader(BaseTableLoader):
         read: dict[str, Any] = {
             n: p.read_hint for n, p in self.plans.items() if "data_type" in p.read_hint
         }
-        self.columns = cast("TTableSchemaColumns", {**self.columns, **read})
+        self.columns = cast("Any", {**self.columns, **read})  # dlt's columns mapping
 
     def make_query(self) -> Any:
         query = super().make_query()

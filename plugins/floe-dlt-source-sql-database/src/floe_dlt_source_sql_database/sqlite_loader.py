@@ -24,14 +24,8 @@ class SqliteArrowLoader(TableLoader):
     """Reads raw SQLite rows and converts them column by column in Arrow."""
 
     def _load_rows(self, query: Any, backend_kwargs: dict[str, Any]) -> Iterator[Any]:
-        from dlt.common.configuration.container import Container
-        from dlt.common.destination import DestinationCapabilitiesContext
-        from dlt.common.libs.pyarrow import get_py_arrow_datatype
+        from floe_ingestion_dlt._dlt_adapter import arrow_type
 
-        caps = (
-            Container().get(DestinationCapabilitiesContext)
-            or DestinationCapabilitiesContext.generic_capabilities()
-        )
         tz = backend_kwargs.get("tz", "UTC")
         with self.engine.connect() as connection:
             result = connection.execute(query)
@@ -39,7 +33,7 @@ class SqliteArrowLoader(TableLoader):
                 cursor = result.cursor
                 names = [d[0] for d in cursor.description]
                 targets = {
-                    name: get_py_arrow_datatype(self.columns[name], caps, tz)
+                    name: arrow_type(self.columns[name], tz)
                     if self.columns.get(name, {}).get("data_type")
                     else None
                     for name in names

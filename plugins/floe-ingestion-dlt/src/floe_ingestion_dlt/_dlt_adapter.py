@@ -11,13 +11,35 @@ import re
 from pathlib import Path
 from typing import Any
 
+from dlt.common.runtime.collector_base import Collector  # see INTERNAL_NAMES
+
 __all__ = [
+    "INTERNAL_NAMES",
     "PRIVATE_NAMES",
+    "Collector",
+    "arrow_type",
     "as_dlt_source",
+    "glob_files",
+    "naming",
     "pending_load_ids",
     "settle_interrupted_run",
     "stored_state",
 ]
+
+#: Names from dlt's internal modules (``dlt.common.*``), which dlt does not document as API;
+#: every floe package reaches them through this module (checked by the adapter's test).
+INTERNAL_NAMES = (
+    # the base of a progress collector: dlt's only progress extension point
+    "dlt.common.runtime.collector_base.Collector",
+    # the table and column naming dlt applies (snake_case), to name tables as dlt will
+    "dlt.common.normalizers.naming.snake_case.NamingConvention",
+    # the glob dlt's filesystem source lists files with, to list the same files
+    "dlt.common.storages.fsspec_filesystem.glob_files",
+    # the Arrow type dlt gives a column of a dlt type, under the running destination's caps
+    "dlt.common.libs.pyarrow.get_py_arrow_datatype",
+    "dlt.common.configuration.container.Container",
+    "dlt.common.destination.DestinationCapabilitiesContext",
+)
 
 #: The private dlt names used below (checked by the adapter's test).
 PRIVATE_NAMES = (
@@ -111,3 +133,32 @@ def pending_load_ids(pipelines_dir: Path, name: str) -> list[str]:
         return sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
     except FileNotFoundError:
         return []
+
+
+def naming() -> Any:
+    """dlt's default naming convention (snake_case): ``normalize_identifier``,
+    ``normalize_table_identifier``."""
+    from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+    return NamingConvention()
+
+
+def glob_files(fs: Any, bucket_url: str, pattern: str) -> Any:
+    """The files dlt's filesystem source would list for ``pattern`` under ``bucket_url``."""
+    from dlt.common.storages.fsspec_filesystem import glob_files as dlt_glob
+
+    return dlt_glob(fs, bucket_url, pattern)
+
+
+def arrow_type(column: Any, tz: str) -> Any:
+    """The Arrow type dlt gives ``column`` (a dlt column schema) under the capabilities of the
+    destination being loaded (generic ones outside a load)."""
+    from dlt.common.configuration.container import Container
+    from dlt.common.destination import DestinationCapabilitiesContext
+    from dlt.common.libs.pyarrow import get_py_arrow_datatype
+
+    caps = (
+        Container().get(DestinationCapabilitiesContext)
+        or DestinationCapabilitiesContext.generic_capabilities()
+    )
+    return get_py_arrow_datatype(column, caps, tz)

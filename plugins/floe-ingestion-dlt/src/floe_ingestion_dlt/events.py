@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dlt.common.runtime.collector_base import Collector
+from floe_ingestion_dlt._dlt_adapter import Collector
 
 if TYPE_CHECKING:
     from floe_ingestion_dlt.engine import LoadOutcome

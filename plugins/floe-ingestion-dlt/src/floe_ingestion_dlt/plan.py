@@ -70,11 +70,11 @@ class SourcePlan:
 
 def table_name_of(source: SourceSpec, resource: str) -> str:
     """The ``namespace.table`` a resource of ``source`` lands in (dlt's naming applied)."""
-    from dlt.common.normalizers.naming.snake_case import NamingConvention
+    from floe_ingestion_dlt._dlt_adapter import naming
 
     if source.destination.table:
         return source.destination.table
-    table = NamingConvention().normalize_table_identifier(resource)
+    table = naming().normalize_table_identifier(resource)
     return f"{source.destination.namespace_name}.{table}"
 
 

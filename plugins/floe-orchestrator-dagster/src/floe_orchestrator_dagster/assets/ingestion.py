@@ -54,13 +54,13 @@ _KINDS = {"dlt", "iceberg"}
 
 def destination_table(source: SourceSpec, table_name: str) -> str:
     """The ``namespace.table`` a resource of ``source`` lands in (dlt's naming applied)."""
-    from dlt.common.normalizers.naming.snake_case import NamingConvention
+    from floe_ingestion_dlt._dlt_adapter import naming
 
-    naming = NamingConvention()
+    names = naming()
     if source.destination.table:
         namespace, table = source.destination.table.split(".", 1)
-        return f"{namespace}.{naming.normalize_table_identifier(table)}"
-    table = naming.normalize_table_identifier(table_name)
+        return f"{namespace}.{names.normalize_table_identifier(table)}"
+    table = names.normalize_table_identifier(table_name)
     return f"{source.destination.namespace_name}.{table}"
 
 
