@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from floe_testing.orders import floe
 
 QUICKSTART = Path(__file__).parents[2] / "examples" / "quickstart"
-
-
-def floe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"}
-    return subprocess.run(
-        [sys.executable, "-m", "floe_cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from floe_testing.orders import floe
 
 QUICKSTART = Path(__file__).parents[2] / "examples" / "quickstart"
 CHECKS = """
@@ -21,19 +19,6 @@ CHECKS = """
           - row_count: {min: 1}
             severity: warn
 """
-
-
-def floe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"}
-    return subprocess.run(
-        [sys.executable, "-m", "floe_cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-        check=False,
-    )
 
 
 def _hashes(root: Path) -> dict[str, str]:
