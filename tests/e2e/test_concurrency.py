@@ -1,4 +1,5 @@
-"""Two runs of one source at once: the second refuses; different sources run side by side."""
+"""Two runs of one source at once: the second refuses; different sources run side by side,
+creating one namespace at the same moment; two writers of one table both commit."""
 
 from __future__ import annotations
 
@@ -60,13 +61,36 @@ def test_second_run_of_a_source_refuses_and_a_dead_holder_does_not_block(tmp_pat
     assert json.loads(out)["sources"][0]["rows_loaded"] == ROWS
 
 
-def test_different_sources_run_in_parallel(tmp_path: Path) -> None:
-    _project(tmp_path)
-    runs = [_run(tmp_path, "src_a"), _run(tmp_path, "src_b")]
-    results = [run.communicate(timeout=300) for run in runs]
+def test_eight_sources_start_at_once_into_a_new_namespace(tmp_path: Path) -> None:
+    """Every run creates the catalog, the namespace ``bronze`` and its table at the same time."""
+    sources = 8
+    with sqlite3.connect(tmp_path / "source.db") as db:
+        for n in range(sources):
+            db.execute(f"CREATE TABLE t{n} (id INTEGER PRIMARY KEY, name TEXT)")
+            db.executemany(f"INSERT INTO t{n} VALUES (?, ?)", ((i, f"n{i}") for i in range(1000)))
+    (tmp_path / "floe.yaml").write_text(
+        "ingestion:\n  sources:\n"
+        + "".join(
+            f"    - name: src_{n}\n      type: sql_database\n"
+            f"      config: {{credentials: 'sqlite:///source.db', tables: [t{n}]}}\n"
+            f"      destination: {{namespace: bronze}}\n"
+            for n in range(sources)
+        ),
+        encoding="utf-8",
+    )
+    runs = [_run(tmp_path, f"src_{n}") for n in range(sources)]
+    results = [run.communicate(timeout=600) for run in runs]
     for run, (out, err) in zip(runs, results, strict=True):
         assert run.returncode == 0, err
-        assert json.loads(out)["sources"][0]["rows_loaded"] == ROWS
+        assert json.loads(out)["sources"][0]["rows_loaded"] == 1000
+
+    from floe_core import compile_spec
+    from floe_ingestion_dlt import DltIngestionPlugin
+
+    plugin = DltIngestionPlugin()
+    plugin.configure(compile_spec(tmp_path / "floe.yaml"))
+    for n in range(sources):
+        assert plugin.read_table(f"bronze.t{n}").num_rows == 1000
 
 
 def test_two_writers_to_one_table_both_commit(tmp_path: Path) -> None:

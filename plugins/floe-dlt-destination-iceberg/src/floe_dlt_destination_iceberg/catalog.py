@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from floe_ingestion_dlt.types import DestinationSettings
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
 
-__all__ = ["catalog_from", "catalog_properties", "open_catalog", "state_url", "warehouse_url"]
+__all__ = [
+    "catalog_from",
+    "catalog_properties",
+    "create_table",
+    "ensure_namespace",
+    "open_catalog",
+    "state_url",
+    "warehouse_url",
+]
 
 
 def warehouse_url(settings: DestinationSettings) -> str:
@@ -103,21 +113,84 @@ def prepare_local(settings: DestinationSettings) -> None:
 _PG_CONNECT_TIMEOUT_SECONDS = 10
 
 
+#: How often opening a SQL catalog is retried when a concurrent process is creating its tables.
+_CATALOG_INIT_ATTEMPTS = 5
+
+
 def catalog_from(name: str, properties: dict[str, str]) -> Catalog:
     """The pyiceberg catalog for ``properties``, never waiting forever for a silent server: a
     REST catalog's requests time out, and so does connecting to a PostgreSQL catalog (libpq
-    waits forever by default) unless its URI sets ``connect_timeout``."""
+    waits forever by default) unless its URI sets ``connect_timeout``.
+
+    Opening a SQL catalog creates its tables when they are absent; several processes opening a
+    new catalog at once race to create them and all but one fail ("table already exists", a
+    unique-constraint error on PostgreSQL's type names). The losers open it again and find the
+    tables the winner made.
+    """
     if properties.get("type") == "rest":
         from floe_dlt_destination_iceberg._pyiceberg_adapter import TimeoutRestCatalog
 
         return TimeoutRestCatalog(name, **properties)
     from pyiceberg.catalog import load_catalog
+    from sqlalchemy.exc import DBAPIError
 
     uri = properties.get("uri", "")
     if uri.startswith("postgresql") and "connect_timeout=" not in uri:
         timeout = f"connect_timeout={_PG_CONNECT_TIMEOUT_SECONDS}"
         properties = {**properties, "uri": f"{uri}{'&' if '?' in uri else '?'}{timeout}"}
-    return load_catalog(name, **properties)
+    for attempt in range(1, _CATALOG_INIT_ATTEMPTS + 1):
+        try:
+            return load_catalog(name, **properties)
+        except DBAPIError as error:
+            if attempt == _CATALOG_INIT_ATTEMPTS or not _lost_creation_race(error):
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _lost_creation_race(error: Exception) -> bool:
+    """Whether ``error`` is a concurrent creator's object getting there first, in the forms the
+    SQL catalogs' databases report it (SQLite, PostgreSQL, MySQL/MariaDB)."""
+    from sqlalchemy.exc import IntegrityError
+
+    text = str(error).lower()
+    return isinstance(error, IntegrityError) or "already exists" in text or "duplicate" in text
+
+
+def ensure_namespace(
+    catalog: Catalog, namespace: str, properties: dict[str, str] | None = None
+) -> None:
+    """Create ``namespace`` unless it exists; a concurrent creator getting there first is
+    success, in whatever form the catalog reports it (pyiceberg's SQL catalog checks, then
+    inserts, so the loser of a race sees a unique-constraint error instead of "already
+    exists")."""
+    from pyiceberg.exceptions import NamespaceAlreadyExistsError
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        catalog.create_namespace(namespace, properties or {})
+    except NamespaceAlreadyExistsError:
+        return
+    except DBAPIError as error:
+        if not (_lost_creation_race(error) and catalog.namespace_exists(namespace)):
+            raise
+
+
+def create_table(catalog: Catalog, identifier: str, **options: Any) -> Table:
+    """Create the table unless it exists and return it. A concurrent creator getting there first
+    is success: the table it made is returned, and the write that follows evolves it or fails
+    with its own clear error when the schemas cannot be reconciled."""
+    from pyiceberg.exceptions import TableAlreadyExistsError
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        return catalog.create_table(identifier, **options)
+    except TableAlreadyExistsError:
+        return catalog.load_table(identifier)
+    except DBAPIError as error:
+        if not (_lost_creation_race(error) and catalog.table_exists(identifier)):
+            raise
+        return catalog.load_table(identifier)
 
 
 def open_catalog(settings: DestinationSettings) -> Catalog:

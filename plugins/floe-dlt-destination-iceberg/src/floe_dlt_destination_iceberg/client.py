@@ -212,8 +212,8 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
         from dlt.destinations.impl.filesystem.iceberg_partition_spec import (
             build_iceberg_partition_spec,
         )
-        from pyiceberg.exceptions import TableAlreadyExistsError
 
+        from floe_dlt_destination_iceberg.catalog import create_table
         from floe_dlt_destination_iceberg.layout import dlt_partition_specs, iceberg_sort_order
 
         catalog = self._job_client.get_open_table_catalog("iceberg")
@@ -234,8 +234,7 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             options = {"schema": iceberg_schema, "partition_spec": spec, "properties": properties}
             if layout and layout.sort_by:
                 options["sort_order"] = iceberg_sort_order(layout, iceberg_schema)
-        with contextlib.suppress(TableAlreadyExistsError):  # another writer created it first
-            catalog.create_table(table_id, **options)
+        create_table(catalog, table_id, **options)  # another writer may have created it first
 
     def _settle_nested_without_rows(self, root: Table, properties: dict[str, str]) -> None:
         """Nested tables of this merged root table that have no rows in this load get no job of
@@ -440,8 +439,10 @@ class FloeIcebergClient(FilesystemClient):
 
             self._catalog = catalog_from(self.catalog_name, self.catalog_properties)
         if self.dataset_name not in self._catalog_namespaces:
-            self._catalog.create_namespace_if_not_exists(
-                self.dataset_name, properties=self.config.iceberg_namespace_properties or {}
+            from floe_dlt_destination_iceberg.catalog import ensure_namespace
+
+            ensure_namespace(
+                self._catalog, self.dataset_name, self.config.iceberg_namespace_properties or {}
             )
             self._catalog_namespaces.add(self.dataset_name)
         return self._catalog

@@ -24,6 +24,7 @@ from floe_ingestion_dlt.types import (
 from floe_dlt_destination_iceberg.catalog import (
     catalog_from,
     catalog_properties,
+    ensure_namespace,
     open_catalog,
     state_url,
     warehouse_url,
@@ -105,7 +106,7 @@ class IcebergDestination(DestinationType):
 
     def prepare(self, settings: DestinationSettings, namespace: str) -> None:
         """Create the namespace once, before dlt's parallel load jobs race to do it."""
-        open_catalog(settings).create_namespace_if_not_exists(namespace)
+        ensure_namespace(open_catalog(settings), namespace)
 
     def run_options(self) -> dict[str, Any]:
         return {"table_format": "iceberg", "loader_file_format": "parquet"}
