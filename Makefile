@@ -13,6 +13,7 @@ lint:
 	uv run ruff check .
 	uv run ruff format --check .
 	uv run mypy libs testing tests $(wildcard plugins/*/)
+	uv run bandit -q -c pyproject.toml -r libs plugins testing
 
 # The reliability suites at full size: the fuzz with 5,000 examples per property, then the crash
 # harness at 1,000,000 SQL rows and 200,000 REST items with 10 kills spread over each load and 10

@@ -39,7 +39,7 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
+import subprocess  # nosec B404  # the harness runs floe in a child process
 import sys
 import time
 from abc import ABC, abstractmethod
@@ -157,7 +157,7 @@ class _Project:
 
     def start(self) -> subprocess.Popen[bytes]:
         with self.log.open("wb") as log:
-            return subprocess.Popen(
+            return subprocess.Popen(  # nosec B603  # argv built here, no shell
                 self.command(),
                 cwd=self.root,
                 stdout=subprocess.DEVNULL,
@@ -458,7 +458,7 @@ def _points(
     for pattern in moments:
         _attempt(scenario, report, tries, (pattern, 0.0))
         tries += 1
-    jitter = random.Random(tries)  # the same delays on every run of the harness
+    jitter = random.Random(tries)  # the same delays on every run of the harness  # nosec B311  # reproducible kill points, not a secret
     for _ in range(after_normalize):
         _attempt(scenario, report, tries, (_NORMALIZED, jitter.uniform(0, 0.2)))
         tries += 1

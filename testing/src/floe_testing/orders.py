@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
+import subprocess  # nosec B404  # runs the floe command
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,7 @@ def write_project(
 
 def floe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"}
-    return subprocess.run(
+    return subprocess.run(  # nosec B603  # argv built here, no shell
         [sys.executable, "-m", "floe_cli", *args],
         capture_output=True,
         text=True,

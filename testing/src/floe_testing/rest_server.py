@@ -54,7 +54,7 @@ class Faults:
     injected: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
-        self._random = random.Random(self.seed)
+        self._random = random.Random(self.seed)  # nosec B311  # seeded test data, not a secret
         self._lock = threading.Lock()
 
     def draw(self) -> str | None:

@@ -116,13 +116,13 @@ def _windows(
     runs: list[tuple[SourceSpec, TimeWindow | None]] = []
     try:
         for source in partitioned:
-            assert source.partitions is not None
+            assert source.partitions is not None  # nosec B101  # narrows the type; checked upstream
             every = source.partitions.every
             if partition is not None:
                 runs.append((source, window_at(partition, every)))
             else:
-                assert from_ is not None
-                assert to is not None
+                assert from_ is not None  # nosec B101  # narrows the type; checked upstream
+                assert to is not None  # nosec B101  # narrows the type; checked upstream
                 windows = list(windows_between(from_, to, every))
                 if not windows:
                     raise ValueError(f"--to {to} is not after --from {from_}")

@@ -165,7 +165,7 @@ class DestinationSpec(BaseModel):
         """The Iceberg namespace rows land in."""
         if self.table:
             return self.table.split(".", 1)[0]
-        assert self.namespace is not None
+        assert self.namespace is not None  # nosec B101  # narrows the type; checked upstream
         return self.namespace
 
     @property

@@ -81,7 +81,7 @@ def catalog_properties(settings: DestinationSettings) -> dict[str, str]:
         )
         props["warehouse"] = warehouse_url(settings)
     else:
-        assert catalog.uri is not None
+        assert catalog.uri is not None  # nosec B101  # narrows the type; checked upstream
         props["uri"] = catalog.uri
         if catalog.warehouse:
             props["warehouse"] = catalog.warehouse

@@ -139,7 +139,7 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
                 conflicts += 1  # another writer committed first: plan again on its snapshot
                 if conflicts >= self.max_commit_attempts:
                     raise
-                time.sleep(random.uniform(0.05, 0.2) * 2 ** min(conflicts, 5))
+                time.sleep(random.uniform(0.05, 0.2) * 2 ** min(conflicts, 5))  # nosec B311  # retry jitter, not a secret
                 table.refresh()
 
     def _branch(self, table: Table) -> str | None:
@@ -194,7 +194,7 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             ValueError: a nested table (it has no such column: its rows cannot be replaced by
                 the window's, and appending them would double them).
         """
-        assert self.window is not None
+        assert self.window is not None  # nosec B101  # narrows the type; checked upstream
         if "parent" in self._load_table:
             raise ValueError(
                 f"table {self.load_table_name}: a nested table cannot be loaded by time window; "

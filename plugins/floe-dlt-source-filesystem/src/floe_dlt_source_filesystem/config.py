@@ -136,7 +136,7 @@ class FilesystemConfig(BaseModel):
     @property
     def file_format(self) -> FileFormat:
         """The format, given or inferred (validation guarantees one)."""
-        assert self.format is not None
+        assert self.format is not None  # nosec B101  # narrows the type; checked upstream
         return self.format
 
     @property

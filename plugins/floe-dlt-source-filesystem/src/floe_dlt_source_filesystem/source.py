@@ -133,7 +133,7 @@ class FilesystemSource(SourceType):
 
     def resource_names(self, config: BaseModel, context: SourceContext) -> list[str] | None:
         """One resource: the table the files land in."""
-        assert isinstance(config, FilesystemConfig)
+        assert isinstance(config, FilesystemConfig)  # nosec B101  # narrows the type; checked upstream
         return [table_name(config, context)]
 
     def build(self, config: BaseModel, context: SourceContext) -> DltSource:
@@ -150,7 +150,7 @@ class FilesystemSource(SourceType):
                 source_type=self.name,
             )
 
-        assert isinstance(config, FilesystemConfig)
+        assert isinstance(config, FilesystemConfig)  # nosec B101  # narrows the type; checked upstream
         self._check_table_name(config, context)
         incremental = self._incremental(config, context)
         bucket_url = resolve_bucket_url(config, context.project_dir)
@@ -214,7 +214,7 @@ class FilesystemSource(SourceType):
     def health_check(
         self, config: BaseModel, context: SourceContext, timeout: float
     ) -> HealthStatus:
-        assert isinstance(config, FilesystemConfig)
+        assert isinstance(config, FilesystemConfig)  # nosec B101  # narrows the type; checked upstream
         self.check_imports(config)
         bucket_url = resolve_bucket_url(config, context.project_dir)
         fs = _open_filesystem(config, context.storage, timeout)

@@ -450,7 +450,7 @@ def _empty_unwritten_windows(handle: DltPipeline, info: Any) -> None:
         if "parent" not in table and table["name"] not in written
     ]
     window = handle.context.window
-    assert window is not None
+    assert window is not None  # nosec B101  # narrows the type; checked upstream
     if unwritten:
         properties = {"floe.source": handle.source.name, "floe.pipeline": handle.name}
         handle.destination_type.empty_window(handle.settings, unwritten, window, properties)

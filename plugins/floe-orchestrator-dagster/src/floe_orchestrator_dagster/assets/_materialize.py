@@ -113,7 +113,7 @@ def _health(context: AssetExecutionContext, plugin: DltIngestionPlugin, table: s
 def _failure(outcome: LoadOutcome) -> Failure:
     """The engine's error as a Dagster ``Failure`` naming source, step and category."""
     error = outcome.error
-    assert error is not None
+    assert error is not None  # nosec B101  # narrows the type; checked upstream
     category = error.category.value
     return Failure(
         description=f"[{category}] {error}",
