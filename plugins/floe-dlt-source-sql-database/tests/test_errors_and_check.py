@@ -208,6 +208,31 @@ def test_postgres_permission_denied_is_permanent_and_not_retried(
     assert "InsufficientPrivilege" in str(run.error)
 
 
+def test_postgres_unknown_role_is_permanent_and_not_retried(
+    floe_project: FloeProject, pg: SourceDb
+) -> None:
+    write(floe_project, with_user(pg.url, "floe_nobody"), [pg.table])
+
+    run = fail(floe_project)
+
+    assert run.error.category is ErrorCategory.PERMANENT
+    assert run.retries == 0
+    assert run.seconds < 5
+    assert 'role "floe_nobody" does not exist' in str(run.error)
+
+
+def test_postgres_unknown_database_is_configuration(
+    floe_project: FloeProject, pg: SourceDb
+) -> None:
+    write(floe_project, with_database(pg.url, "floe_no_such_db"), [pg.table])
+
+    run = fail(floe_project)
+
+    assert run.error.category is ErrorCategory.CONFIGURATION
+    assert run.retries == 0
+    assert 'database "floe_no_such_db" does not exist' in str(run.error)
+
+
 def test_postgres_check_of_existing_tables_is_healthy(
     floe_project: FloeProject, pg: SourceDb
 ) -> None:

@@ -142,3 +142,44 @@ def test_a_driver_error_without_a_code_keeps_the_class_rule() -> None:
     assert categorize_error(sa_exc.InvalidRequestError("no such table")) is (
         ErrorCategory.CONFIGURATION
     )
+
+
+@pytest.mark.parametrize(
+    ("server_message", "category"),
+    [
+        ('password authentication failed for user "app"', ErrorCategory.PERMANENT),
+        ('role "app" does not exist', ErrorCategory.PERMANENT),
+        (
+            'no pg_hba.conf entry for host "10.0.0.9", user "app", database "db", no encryption',
+            ErrorCategory.PERMANENT,
+        ),
+        ('role "app" is not permitted to log in', ErrorCategory.PERMANENT),
+        ('permission denied for database "db"', ErrorCategory.PERMANENT),
+        ('database "dbx" does not exist', ErrorCategory.CONFIGURATION),
+        ("sorry, too many clients already", ErrorCategory.TRANSIENT),
+        ("the database system is starting up", ErrorCategory.TRANSIENT),
+    ],
+)
+def test_postgres_login_refusals_by_the_servers_message(
+    server_message: str, category: ErrorCategory
+) -> None:
+    """libpq gives a refused login no SQLSTATE: only the server's FATAL message tells a wrong
+    password from a busy server."""
+    import psycopg2
+
+    driver = psycopg2.OperationalError(
+        f'connection to server at "127.0.0.1", port 5432 failed: FATAL:  {server_message}\n'
+    )
+    assert categorize_error(sa_exc.OperationalError("connect", {}, driver)) is category
+
+
+def test_postgres_unreachable_stays_transient() -> None:
+    import psycopg2
+
+    driver = psycopg2.OperationalError(
+        'connection to server at "127.0.0.1", port 5439 failed: Connection refused\n'
+        "\tIs the server running on that host and accepting TCP/IP connections?\n"
+    )
+    assert categorize_error(sa_exc.OperationalError("connect", {}, driver)) is (
+        ErrorCategory.TRANSIENT
+    )

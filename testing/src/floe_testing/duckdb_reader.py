@@ -45,6 +45,6 @@ def read_iceberg(
     try:
         location = metadata_location.removeprefix("file://")
         connection.execute(f"CREATE VIEW t AS SELECT * FROM iceberg_scan('{location}')")  # nosec B608  # a metadata path of a test table
-        return connection.execute(query).fetch_arrow_table()
+        return connection.execute(query).to_arrow_table()
     finally:
         connection.close()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from floe_testing.coverage_report import CoverageByPackage
 from floe_testing.fixtures.entry_points import fake_distribution
 from floe_testing.fixtures.ingestion import (
     dlt_config,
@@ -29,3 +32,8 @@ __all__ = [
     "source_db",
     "sqlite_db",
 ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("_cov"):
+        config.pluginmanager.register(CoverageByPackage(config), "floe_coverage_by_package")

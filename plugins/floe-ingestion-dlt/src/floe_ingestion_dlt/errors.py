@@ -120,6 +120,18 @@ _MYSQL_PERMANENT = {1044, 1045, 1142, 1143, 1227, 1698}  # access denied (user, 
 _MYSQL_CONFIGURATION = {1049, 1054, 1146}  # unknown database, column, table
 _MYSQL_TRANSIENT = {1040, 1205, 1213, 2002, 2003, 2006, 2013}
 _MYSQL_DRIVERS = ("pymysql", "MySQLdb", "mysql")
+# libpq reports a server's refusal of a login without its SQLSTATE (there is no result to carry
+# it), only the server's message after "FATAL:". The refusals that a retry cannot change, by the
+# server's message (English, the default ``lc_messages``; other languages stay transient):
+_PG_LOGIN_REFUSALS = (  # (start, end, category) of the message
+    ("password authentication failed for user", "", ErrorCategory.PERMANENT),  # 28P01
+    ('role "', "does not exist", ErrorCategory.PERMANENT),  # 28000
+    ('role "', "is not permitted to log in", ErrorCategory.PERMANENT),  # 28000
+    ("no pg_hba.conf entry", "", ErrorCategory.PERMANENT),  # 28000
+    ("permission denied for database", "", ErrorCategory.PERMANENT),  # 42501
+    ('database "', "does not exist", ErrorCategory.CONFIGURATION),  # 3D000
+)
+_PG_DRIVERS = ("psycopg2", "psycopg")
 
 
 def root_cause(exc: BaseException) -> BaseException:
@@ -168,6 +180,22 @@ def _mysql_errno(exc: BaseException) -> int | None:
     return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
+def _pg_login_refusal(exc: BaseException) -> ErrorCategory | None:
+    """A PostgreSQL login refused for good (unknown role or database, wrong password), told
+    apart from an unreachable or busy server by the server's FATAL message (see
+    ``_PG_LOGIN_REFUSALS``)."""
+    if type(exc).__module__.split(".", 1)[0] not in _PG_DRIVERS:
+        return None
+    _, fatal, message = str(exc).partition("FATAL:")
+    if not fatal:
+        return None
+    message = (message.strip().splitlines() or [""])[0]
+    for start, end, category in _PG_LOGIN_REFUSALS:
+        if message.startswith(start) and message.endswith(end):
+            return category
+    return None
+
+
 def _database_category(exc: BaseException) -> ErrorCategory | None:
     """Categorize a database driver's error by its code; ``None`` when it carries none."""
     from sqlalchemy import exc as sa_exc
@@ -192,7 +220,8 @@ def _database_category(exc: BaseException) -> ErrorCategory | None:
             return ErrorCategory.CONFIGURATION
         if sqlstate.startswith(_PG_TRANSIENT_CLASSES):
             return ErrorCategory.TRANSIENT
-    return None
+        return None
+    return _pg_login_refusal(driver_error)
 
 
 def _categorize_one(exc: BaseException) -> ErrorCategory | None:
@@ -233,7 +262,8 @@ def _categorize_one(exc: BaseException) -> ErrorCategory | None:
 
 
 def categorize_error(exc: BaseException) -> ErrorCategory:
-    """Categorize by exception type and HTTP status, following causes; never by message text.
+    """Categorize by exception type, HTTP status and database error code, following causes;
+    by message text only for PostgreSQL login refusals, which libpq reports without a code.
 
     A failure that is not transient after part of a load package was committed is PARTIAL.
     """
