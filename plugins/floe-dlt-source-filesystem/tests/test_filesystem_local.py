@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from floe_ingestion_dlt import ErrorCategory, IngestionError
 from floe_testing.fixtures.ingestion import FloeProject
 from structlog.testing import capture_logs
 
@@ -103,11 +104,27 @@ def test_only_empty_files_is_success_with_zero_rows(
     assert run.rows_loaded == 0
 
 
-def test_glob_matching_nothing_is_success_with_a_warning(
+def test_glob_matching_nothing_is_a_configuration_error(
     floe_project: FloeProject, local_files: Files
 ) -> None:
     local_files.write("orders.csv", ROWS)
     _source(floe_project, '{bucket_url: data, file_glob: "invoices_*.csv"}')
+
+    with pytest.raises(IngestionError) as caught:
+        floe_project.run()
+
+    assert caught.value.category is ErrorCategory.CONFIGURATION
+    message = str(caught.value)
+    assert "source 'files': config.file_glob: 'invoices_*.csv' matches no file under " in message
+    assert "\n" not in message
+    assert "bronze.invoices" not in floe_project.plugin().list_tables()
+
+
+def test_glob_matching_nothing_with_allow_empty_is_success_with_a_warning(
+    floe_project: FloeProject, local_files: Files
+) -> None:
+    local_files.write("orders.csv", ROWS)
+    _source(floe_project, '{bucket_url: data, file_glob: "invoices_*.csv", allow_empty: true}')
 
     with capture_logs() as logs:
         run = floe_project.run()

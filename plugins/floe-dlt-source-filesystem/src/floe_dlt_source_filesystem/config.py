@@ -58,6 +58,11 @@ class FilesystemConfig(BaseModel):
         default=None,
         description="load only files modified since the last run; default: on for append",
     )
+    allow_empty: bool = Field(
+        default=False,
+        description="a glob that matches no file loads 0 rows with a warning instead of "
+        "failing the load as a configuration error (for a landing folder that may be empty)",
+    )
     aws_access_key_id: SecretStr | None = None
     aws_secret_access_key: SecretStr | None = Field(default=None, validate_default=True)
     endpoint_url: str | None = None

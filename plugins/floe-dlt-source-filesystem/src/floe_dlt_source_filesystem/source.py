@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from floe_core.health import HealthState, HealthStatus
 from floe_core.spec import StorageSpec
-from floe_ingestion_dlt.errors import PipelineConfigurationError
+from floe_ingestion_dlt.errors import ErrorCategory, IngestionError, PipelineConfigurationError
 from floe_ingestion_dlt.hints import apply_destination_hints
 from floe_ingestion_dlt.observability import get_logger
 from floe_ingestion_dlt.types import DltSource, SourceContext, SourceType
@@ -156,8 +156,16 @@ class FilesystemSource(SourceType):
         bucket_url = resolve_bucket_url(config, context.project_dir)
         fs = _open_filesystem(config, context.storage)
         # With no files, dlt's listing resource yields nothing and no reader ever runs, so the
-        # warning needs a listing of its own (the same glob dlt uses).
+        # check needs a listing of its own (the same glob dlt uses).
         if next(iter(glob_files(fs, bucket_url, config.file_glob)), None) is None:
+            if not config.allow_empty:
+                raise IngestionError(
+                    f"source {context.source_name!r}: config.file_glob: {config.file_glob!r} "
+                    f"matches no file under {bucket_url}; set allow_empty: true if the folder "
+                    "may be empty",
+                    source_type=self.name,
+                    category=ErrorCategory.CONFIGURATION,
+                )
             get_logger().warning(
                 "no_files_matched",
                 source=context.source_name,
