@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from floe_dlt_destination_iceberg import writer
+from floe_dlt_destination_iceberg.pruning import candidates, key_values
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -80,8 +81,8 @@ def _root_rows(
     load_id: str,
 ) -> tuple[pa.Table, pa.Table]:
     """The incoming root rows and the root table's rows with their keys before the load, each
-    with the key columns and ``row_key`` only. Only root data files whose key bounds can hold an
-    incoming key are read, and only those columns."""
+    with the key columns and ``row_key`` only. Only root data files whose partition and key
+    bounds can hold an incoming key are read, and only those columns."""
     import pyarrow.dataset as ds
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
@@ -98,11 +99,7 @@ def _root_rows(
     projection = scan.projection()
     incoming = writer._conform(incoming, projection.as_arrow())
     distinct = pc.unique(writer._key(incoming, keys).drop_null())
-    tasks = [
-        task
-        for task in scan.plan_files()
-        if len(keys) > 1 or writer._may_hold(task, root, keys[0], distinct)
-    ]
+    tasks = candidates(root, key_values(incoming, keys, distinct), snapshot_id=before)
     if not tasks:
         return incoming, incoming.slice(0, 0)
     old = ArrowScan(root.metadata, root.io, projection, AlwaysTrue()).to_table(tasks)

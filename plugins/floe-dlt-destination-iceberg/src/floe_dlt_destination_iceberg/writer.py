@@ -3,8 +3,10 @@
 - append writes data files chunk by chunk and commits them in one snapshot (memory bounded by a
   chunk, not the load);
 - replace deletes and appends in one transaction;
-- merge rewrites only the data files whose key bounds can hold an incoming key, in one
-  overwrite snapshot; rows of those files whose key is not incoming are kept.
+- merge rewrites only the data files holding an incoming key, in one overwrite snapshot, having
+  read the keys of only the files whose partition and key bounds can hold one (see
+  :mod:`floe_dlt_destination_iceberg.pruning`); rows of those files whose key is not incoming
+  are kept.
 
 Every snapshot carries the load id in its summary, so a load replayed after a crash between the
 commit and dlt's bookkeeping is recognized and not written twice.
@@ -28,6 +30,7 @@ from floe_dlt_destination_iceberg._pyiceberg_adapter import (
     data_files,
     keep_nested_nulls,
 )
+from floe_dlt_destination_iceberg.pruning import candidates, key_values
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -42,6 +45,7 @@ __all__ = [
     "LOAD_ID_PROPERTY",
     "MAIN",
     "ROWS_PROPERTY",
+    "SCANNED_PROPERTY",
     "append",
     "committed_load",
     "insert_nested",
@@ -56,6 +60,9 @@ __all__ = [
 LOAD_ID_PROPERTY = "floe.load-id"
 #: Rows the load brought to the table (a merge's snapshot also rewrites rows it kept)
 ROWS_PROPERTY = "floe.rows"
+#: Data files whose key columns a merge read, those its partitions and key bounds could not rule
+#: out (it rewrites those holding an incoming key: the summary's ``deleted-data-files``)
+SCANNED_PROPERTY = "floe.merge-files-scanned"
 #: Times the commit found another writer's commit first and was planned again
 CONFLICTS_PROPERTY = "floe.commit-conflicts"
 _BATCH_ROWS = 65_536
@@ -242,27 +249,6 @@ def _dedupe_last(data: pa.Table, keys: list[str]) -> pa.Table:
     return data.take(pc.take(last.column("__floe_row_max"), rows))
 
 
-def _may_hold(task: FileScanTask, table: Table, key: str, incoming: pa.Array) -> bool:
-    """Can the data file of ``task`` hold any incoming key, judging by its column bounds?"""
-    from pyiceberg.conversions import from_bytes
-    from pyiceberg.types import PrimitiveType
-
-    field = table.schema().find_field(key)
-    if not isinstance(field.field_type, PrimitiveType):
-        return True
-    lower = task.file.lower_bounds.get(field.field_id) if task.file.lower_bounds else None
-    upper = task.file.upper_bounds.get(field.field_id) if task.file.upper_bounds else None
-    if lower is None or upper is None:
-        return True
-    try:
-        low = from_bytes(field.field_type, lower)
-        high = from_bytes(field.field_type, upper)
-        inside = pc.and_(pc.greater_equal(incoming, low), pc.less_equal(incoming, high))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError):
-        return True
-    return bool(pc.any(inside).as_py())
-
-
 def merge(
     table: Table,
     dataset: ds.Dataset,
@@ -291,12 +277,13 @@ def merge(
     distinct = pc.unique(incoming_keys.drop_null())
     if strategy == "insert-only":
         scan = ArrowScan(table.metadata, table.io, table.schema(), AlwaysTrue())
-        candidates = _candidates(table, keys, distinct)
-        present = [pc.unique(_key(scan.to_table([task]), keys)) for task in candidates]
+        files = candidates(table, key_values(incoming, keys, distinct))
+        present = [pc.unique(_key(scan.to_table([task]), keys)) for task in files]
         if present:
             existing = pc.unique(pa.concat_arrays([p.cast(distinct.type) for p in present]))
             incoming = incoming.filter(pc.invert(pc.is_in(incoming_keys, value_set=existing)))
-        append(table, _as_dataset(incoming), properties, branch)
+        scanned = {SCANNED_PROPERTY: str(len(files))}
+        append(table, _as_dataset(incoming), {**properties, **scanned}, branch)
         return
     _rewrite(table, incoming, keys, distinct, properties, branch)
 
@@ -344,15 +331,6 @@ def insert_nested(
     append(table, _as_dataset(kept), properties, branch)
 
 
-def _candidates(table: Table, keys: list[str], distinct: pa.Array) -> list[FileScanTask]:
-    """The data files of the current snapshot whose key bounds can hold a key in ``distinct``."""
-    return [
-        task
-        for task in table.scan().plan_files()
-        if len(keys) > 1 or _may_hold(task, table, keys[0], distinct)
-    ]
-
-
 def _rewrite(
     table: Table,
     incoming: pa.Table,
@@ -362,9 +340,9 @@ def _rewrite(
     branch: str | None = MAIN,
 ) -> None:
     """In one overwrite snapshot: delete the rows whose ``keys`` are in ``deleted`` and add
-    ``incoming``. Only the key columns of data files whose key bounds can hold a deleted key are
-    read, and only files holding one are read whole and rewritten (key bounds prune little for
-    hashed keys such as nested tables' ``_dlt_root_id``)."""
+    ``incoming``. Only the key columns of data files whose partition and key bounds can hold a
+    deleted key are read (:mod:`.pruning`; bounds prune little for hashed keys such as nested
+    tables' ``_dlt_root_id``), and only files holding one are read whole and rewritten."""
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
 
@@ -372,7 +350,9 @@ def _rewrite(
     schema = table.schema()
     key_scan = ArrowScan(table.metadata, table.io, schema.select(*keys), AlwaysTrue())
     hits: list[tuple[FileScanTask, pa.Array]] = []
-    for task in _candidates(table, keys, deleted):
+    files = candidates(table, key_values(incoming, keys, deleted))
+    properties = {**properties, SCANNED_PROPERTY: str(len(files))}
+    for task in files:
         held = pc.is_in(_key(key_scan.to_table([task]), keys), value_set=deleted)
         if pc.any(held).as_py():
             hits.append((task, held))
