@@ -100,3 +100,85 @@ def test_expire_snapshot_ids_expires_them_and_never_a_branch_head(table: Table) 
     table.refresh()
     assert [s.snapshot_id for s in table.metadata.snapshots] == [head]
     assert sorted(table.scan().to_arrow()["id"].to_pylist()) == [0, 1, 2]
+
+
+def test_replace_files_rewrites_a_manifest_keeping_its_other_files(table: Table) -> None:
+    """Two of a manifest's three files replaced: the third stays live, once, as existing; the
+    entries the caller read before are reused, and the rows read by pyiceberg and DuckDB."""
+    from floe_testing.duckdb_reader import read_iceberg
+
+    parts = [pa.table({"id": [i, i + 10], "name": ["a", "b"]}, schema=SCHEMA) for i in range(3)]
+    with table.transaction() as tx, tx.update_snapshot().fast_append() as producer:
+        for part in parts:
+            for data_file in adapter.data_files(tx.table_metadata, part, table.io, uuid.uuid4()):
+                producer.append_data_file(data_file)
+    table.refresh()
+    [manifest] = table.current_snapshot().manifests(table.io)  # type: ignore[union-attr]
+    entries = {manifest.manifest_path: manifest.fetch_manifest_entry(table.io)}
+    by_first_id = {
+        int.from_bytes(e.data_file.lower_bounds[1], "little"): e.data_file
+        for e in entries[manifest.manifest_path]
+    }
+    rows = pa.concat_tables(parts[:2])
+
+    with (
+        adapter.CachedTransaction(table) as tx,
+        adapter.replace_files(tx, table.io, {}, entries) as producer,
+    ):
+        producer.delete_data_file(by_first_id[0])
+        producer.delete_data_file(by_first_id[1])
+        for data_file in adapter.data_files(tx.table_metadata, rows, table.io, uuid.uuid4()):
+            producer.append_data_file(data_file)
+
+    table.refresh()
+    summary = table.current_snapshot().summary  # type: ignore[union-attr]
+    assert summary is not None
+    assert (summary["deleted-data-files"], summary["added-data-files"]) == ("2", "1")
+    live = [task.file.file_path for task in table.scan().plan_files()]
+    assert len(live) == len(set(live)) == 2
+    assert by_first_id[2].file_path in live
+    expected = [0, 1, 2, 10, 11, 12]
+    assert sorted(table.scan().to_arrow()["id"].to_pylist()) == expected
+    duck = read_iceberg(table.metadata_location.removeprefix("file://"))
+    assert sorted(duck["id"].to_pylist()) == expected
+
+
+def test_cached_transaction_follows_each_staged_change(table: Table) -> None:
+    tx = adapter.CachedTransaction(table)
+    first = tx.table_metadata
+    assert tx.table_metadata is first  # computed once
+    tx.set_properties({"k": "v"})
+    assert tx.table_metadata.properties["k"] == "v"
+    tx.commit_transaction()
+    assert table.refresh().properties["k"] == "v"
+
+
+def test_avro_schemas_are_resolved_once_and_read_the_same(table: Table) -> None:
+    """Manifests of two tables with different partition types (so different Avro schemas) read
+    the same entries with the per-process cache as without it."""
+    from pyiceberg.avro import file as avro_file
+
+    other = table.catalog.create_table("n.by_name", schema=SCHEMA)
+    with other.update_spec() as spec:
+        spec.add_identity("name")
+    for t in (table, other):
+        t.append(pa.table({"id": [1, 2], "name": ["a", "b"]}, schema=SCHEMA))
+
+    def entries(t: Table) -> list[tuple[str, object, int]]:
+        snapshot = t.refresh().current_snapshot()
+        assert snapshot is not None
+        found = [
+            (e.data_file.file_path, e.data_file.partition, e.data_file.record_count)
+            for m in snapshot.manifests(t.io)
+            for e in m.fetch_manifest_entry(t.io)
+        ]
+        return sorted(found, key=lambda row: row[0])
+
+    before = [entries(table), entries(other)]
+    adapter.cache_avro_schemas()
+    adapter.cache_avro_schemas()  # idempotent
+    assert [entries(table), entries(other)] == before
+    assert [row[1] for row in before[1]] != [row[1] for row in before[0]]
+    assert avro_file.AvroFileHeader.get_schema.__wrapped__  # type: ignore[attr-defined]
+    reader = avro_file.resolve_reader  # type: ignore[attr-defined]
+    assert reader(table.schema(), table.schema()) is reader(table.schema(), table.schema())

@@ -19,11 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 from floe_core.spec import CompactSpec
 
-from floe_dlt_destination_iceberg._pyiceberg_adapter import data_files, replace_files
+from floe_dlt_destination_iceberg._pyiceberg_adapter import (
+    CachedTransaction,
+    cache_avro_schemas,
+    data_files,
+    keep_nested_nulls,
+    replace_files,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from pyiceberg.manifest import DataFile
+    from pyiceberg.manifest import DataFile, ManifestEntry
     from pyiceberg.table import FileScanTask, Table
 
 __all__ = ["MAINTENANCE_PROPERTY", "CompactionError", "CompactionPlan", "plan_compaction"]
@@ -59,6 +65,8 @@ class CompactionPlan:
     data_files_before: int
     bins: list[_Bin]
     outcome: str = ""
+    #: live entries of the manifests the plan read, by manifest path (the commit reuses them)
+    entries: dict[str, list[ManifestEntry]] = field(default_factory=dict)
 
     @property
     def input_files(self) -> int:
@@ -129,8 +137,8 @@ class CompactionPlan:
     def _commit_once(self) -> None:
         properties = {MAINTENANCE_PROPERTY: "compact"}
         with (
-            self.table.transaction() as tx,
-            replace_files(tx, self.table.io, properties) as producer,
+            CachedTransaction(self.table) as tx,
+            replace_files(tx, self.table.io, properties, self.entries) as producer,
         ):
             for bin_ in self.bins:
                 for old in bin_.inputs:
@@ -153,7 +161,7 @@ def plan_compaction(table: Table, spec: CompactSpec) -> CompactionPlan:
     """
     target = spec.target_file_size_mb * 2**20
     snapshot = table.current_snapshot()
-    tasks = list(table.scan().plan_files())
+    tasks, entries = _live_files(table)
     groups: dict[tuple[int, Any], list[FileScanTask]] = defaultdict(list)
     for task in tasks:
         if task.delete_files or task.file.file_size_in_bytes >= target * _SMALL_FRACTION:
@@ -169,7 +177,34 @@ def plan_compaction(table: Table, spec: CompactSpec) -> CompactionPlan:
         snapshot_id=snapshot.snapshot_id if snapshot is not None else None,
         data_files_before=len(tasks),
         bins=bins,
+        entries=entries,
     )
+
+
+def _live_files(table: Table) -> tuple[list[FileScanTask], dict[str, list[ManifestEntry]]]:
+    """The current snapshot's data files, and the live entries of each of its manifests (read
+    once, concurrently; the commit reuses them). A snapshot with delete files is planned by
+    pyiceberg, which pairs each data file with its deletes."""
+    from pyiceberg.manifest import DataFileContent, ManifestContent
+    from pyiceberg.table import FileScanTask
+    from pyiceberg.utils.concurrent import ExecutorFactory
+
+    cache_avro_schemas()
+    snapshot = table.current_snapshot()
+    manifests = snapshot.manifests(table.io) if snapshot is not None else []
+    if any(m.content != ManifestContent.DATA for m in manifests):
+        return list(table.scan().plan_files()), {}
+    read = ExecutorFactory.get_or_create().map(
+        lambda m: m.fetch_manifest_entry(table.io, discard_deleted=True), manifests
+    )
+    entries = {m.manifest_path: live for m, live in zip(manifests, read, strict=True)}
+    tasks = [
+        FileScanTask(entry.data_file)
+        for live in entries.values()
+        for entry in live
+        if entry.data_file.content == DataFileContent.DATA
+    ]
+    return tasks, entries
 
 
 def _pack(tasks: list[FileScanTask], target: int) -> Iterator[list[FileScanTask]]:
@@ -195,6 +230,7 @@ def _write_bin(
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
 
+    keep_nested_nulls()  # a NULL list of structs is read and written as NULL, not as []
     metadata = table.metadata
     rows = ArrowScan(metadata, table.io, metadata.schema(), AlwaysTrue()).to_table(bin_.tasks)
     rows = _sorted(table, rows)

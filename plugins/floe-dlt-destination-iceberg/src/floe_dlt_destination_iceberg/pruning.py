@@ -47,6 +47,9 @@ def candidates(
 ) -> list[FileScanTask]:
     """The data files of the current snapshot (or ``snapshot_id``) whose partition and key
     bounds can hold a row whose key columns have the incoming ``values``."""
+    from floe_dlt_destination_iceberg._pyiceberg_adapter import cache_avro_schemas
+
+    cache_avro_schemas()  # planning reads every manifest
     try:
         row_filter = _partition_filter(table, values)
         tasks = list(table.scan(row_filter=row_filter, snapshot_id=snapshot_id).plan_files())
