@@ -22,6 +22,7 @@ from floe_core.spec import (
     RemoveOrphanFilesSpec,
     duration_of,
 )
+from floe_ingestion_dlt.errors import MaintenanceError, categorize_error
 from floe_ingestion_dlt.observability import get_logger
 from floe_ingestion_dlt.types import MaintenanceReport, TableStats
 
@@ -46,41 +47,65 @@ def maintain_table(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> MaintenanceReport:
-    """Run ``policy`` on ``table``: compact, then expire snapshots, then remove orphan files."""
+    """Run ``policy`` on ``table``: compact, then expire snapshots, then remove orphan files.
+
+    Raises:
+        MaintenanceError: a step failed (one line naming table, step and cause; its ``report``
+            says what the steps before it did, which stays committed).
+    """
     now = now or datetime.now(UTC)
     log = get_logger().bind(table=name, dry_run=dry_run)
     report = MaintenanceReport(table=name, dry_run=dry_run)
-    if policy.compact is not None:
-        plan = plan_compaction(table, policy.compact)
-        outcome = "nothing to compact"
-        if plan.bins and not dry_run:
-            plan.write()
-            outcome = plan.commit()
-        elif plan.bins:
-            outcome = f"would rewrite {plan.input_files} files into {len(plan.bins)}"
-        report = replace(
-            report,
-            data_files_before=plan.data_files_before,
-            data_files_after=plan.data_files_after if plan.bins else plan.data_files_before,
-            bytes_rewritten=plan.bytes_to_rewrite,
-            compaction=outcome,
-        )
-        log.info("table_compacted", outcome=outcome, files_rewritten=plan.input_files)
-    else:
-        files = _live_data_files(table)
-        report = replace(report, data_files_before=files, data_files_after=files)
-    if policy.expire_snapshots is not None:
-        expired, deleted = expire_snapshots(table, policy.expire_snapshots, now, dry_run)
-        report = replace(report, snapshots_expired=expired, expired_files_deleted=deleted)
-        log.info("snapshots_expired", snapshots=expired, files_deleted=deleted)
-    if policy.remove_orphan_files is not None:
-        removed = remove_orphan_files(table, policy.remove_orphan_files, now, dry_run)
-        report = replace(report, orphan_files_removed=removed)
-        log.info("orphan_files_removed", files=removed)
-    if not dry_run:
-        with table.transaction() as tx:
-            tx.set_properties({LAST_MAINTENANCE_PROPERTY: now.isoformat(timespec="seconds")})
+    step = "compaction"
+    try:
+        if policy.compact is not None:
+            plan = plan_compaction(table, policy.compact)
+            outcome = "nothing to compact"
+            if plan.bins and not dry_run:
+                plan.write()
+                outcome = plan.commit()
+            elif plan.bins:
+                outcome = f"would rewrite {plan.input_files} files into {len(plan.bins)}"
+            report = replace(
+                report,
+                data_files_before=plan.data_files_before,
+                data_files_after=plan.data_files_after if plan.bins else plan.data_files_before,
+                bytes_rewritten=plan.bytes_to_rewrite,
+                compaction=outcome,
+            )
+            log.info("table_compacted", outcome=outcome, files_rewritten=plan.input_files)
+        else:
+            files = _live_data_files(table)
+            report = replace(report, data_files_before=files, data_files_after=files)
+        step = "snapshot expiry"
+        if policy.expire_snapshots is not None:
+            expired, deleted = expire_snapshots(table, policy.expire_snapshots, now, dry_run)
+            report = replace(report, snapshots_expired=expired, expired_files_deleted=deleted)
+            log.info("snapshots_expired", snapshots=expired, files_deleted=deleted)
+        step = "orphan file removal"
+        if policy.remove_orphan_files is not None:
+            removed = remove_orphan_files(table, policy.remove_orphan_files, now, dry_run)
+            report = replace(report, orphan_files_removed=removed)
+            log.info("orphan_files_removed", files=removed)
+        step = f"setting {LAST_MAINTENANCE_PROPERTY}"
+        if not dry_run:
+            with table.transaction() as tx:
+                tx.set_properties({LAST_MAINTENANCE_PROPERTY: now.isoformat(timespec="seconds")})
+    except Exception as exc:
+        raise _failed(name, step, exc, report) from exc
     return report
+
+
+def _failed(name: str, step: str, exc: Exception, done: MaintenanceReport) -> MaintenanceError:
+    """``exc`` as a categorized one-line error naming table and step, with what was done."""
+    detail = next(iter(str(exc).splitlines()), "")
+    error = MaintenanceError(
+        f"maintaining {name}: {step} failed: {type(exc).__name__}: {detail}".rstrip(": "),
+        destination_table=name,
+        category=categorize_error(exc),
+    )
+    error.report = replace(done, compaction="failed") if step == "compaction" else done
+    return error
 
 
 def expire_snapshots(

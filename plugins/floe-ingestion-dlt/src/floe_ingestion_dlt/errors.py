@@ -85,6 +85,8 @@ class SchemaContractViolation(IngestionError):  # noqa: N818 - contract name
 class MaintenanceError(IngestionError):
     """Maintaining a table failed; what it had committed before stays, nothing is half-done."""
 
+    report: Any = None  # the MaintenanceReport of the steps done before the failure, if known
+
 
 class PipelineConfigurationError(IngestionError, FloeConfigError):
     """The source or destination configuration is invalid (a ``FloeConfigError`` too, so

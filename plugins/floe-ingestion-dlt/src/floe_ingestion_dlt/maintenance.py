@@ -9,6 +9,7 @@ load, with ``after_load: true``) all call :func:`maintain_tables`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from floe_ingestion_dlt.errors import MaintenanceError, categorize_error
@@ -63,16 +64,23 @@ def maintain_tables(
             try:
                 reports.append(destination.maintain(settings, name, chosen, dry_run=dry_run))
             except Exception as exc:
-                error = MaintenanceError(
-                    f"maintaining {name}: {type(exc).__name__}: {exc}",
-                    destination_table=name,
-                    category=categorize_error(exc),
-                )
+                error = exc if isinstance(exc, MaintenanceError) else _error(name, exc)
                 get_logger().warning(
                     "maintenance_failed",
                     table=name,
-                    error_type=type(exc).__name__,
+                    error_type=type(exc.__cause__ or exc).__name__,
                     error_category=str(error.category),
                 )
-                reports.append(MaintenanceReport(table=name, dry_run=dry_run, error=error))
+                done = error.report or MaintenanceReport(table=name, dry_run=dry_run)
+                reports.append(replace(done, error=error))
     return reports
+
+
+def _error(name: str, exc: Exception) -> MaintenanceError:
+    """``exc`` as a categorized one-line error naming the table."""
+    detail = next(iter(str(exc).splitlines()), "")
+    return MaintenanceError(
+        f"maintaining {name}: {type(exc).__name__}: {detail}".rstrip(": "),
+        destination_table=name,
+        category=categorize_error(exc),
+    )

@@ -64,6 +64,7 @@ def materialize(
     if outcome.error is not None and not (audited and source.destination.publish == "direct"):
         yield from check_results(checks, outcome.checks, set(context.selected_asset_check_keys))
         raise _failure(outcome) from None
+    maintained = {report.table: report for report in outcome.maintenance}
     for report in outcome.maintenance:  # after_load: a failure there leaves the load committed
         if report.error is not None:
             context.log.warning(f"maintenance after the load failed: {report.error}")
@@ -92,6 +93,11 @@ def materialize(
             )
         if committed is not None:
             metadata.update(_health(context, plugin, table))
+        if table in maintained:  # after_load: what maintaining the table did, or why it failed
+            report = maintained[table]
+            metadata["floe/maintenance"] = "failed" if report.error else report.compaction
+            if report.error is not None:
+                metadata["floe/maintenance_error"] = MetadataValue.text(str(report.error))
         yield MaterializeResult(asset_key=key, metadata=metadata)
     yield from check_results(checks, outcome.checks, set(context.selected_asset_check_keys))
     if outcome.error is not None:
