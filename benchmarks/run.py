@@ -465,9 +465,10 @@ def main() -> None:
         import maintenance
 
         header = "\n".join([f"# Benchmarks {date.today().isoformat()}", "", *machine(), ""])
+        options = ["--appends", str(args.appends), "--repeat", str(args.repeat)]
         _write_report(
-            f"{header}\n`uv run python benchmarks/run.py --suite maintenance --appends "
-            f"{args.appends}`\n\n{maintenance.main(['--appends', str(args.appends)])}"
+            f"{header}\n`uv run python benchmarks/run.py --suite maintenance "
+            f"{' '.join(options)}`\n\n{maintenance.main(options)}"
         )
         return
     everything = {"sqlite", "postgres", "files", "rest", "merge", "memory", "cli"}

@@ -22,7 +22,7 @@ from floe_core.spec import (
     RemoveOrphanFilesSpec,
     duration_of,
 )
-from floe_ingestion_dlt.errors import MaintenanceError, categorize_error
+from floe_ingestion_dlt.errors import MaintenanceError
 from floe_ingestion_dlt.observability import get_logger
 from floe_ingestion_dlt.types import MaintenanceReport, TableStats
 
@@ -98,12 +98,7 @@ def maintain_table(
 
 def _failed(name: str, step: str, exc: Exception, done: MaintenanceReport) -> MaintenanceError:
     """``exc`` as a categorized one-line error naming table and step, with what was done."""
-    detail = next(iter(str(exc).splitlines()), "")
-    error = MaintenanceError(
-        f"maintaining {name}: {step} failed: {type(exc).__name__}: {detail}".rstrip(": "),
-        destination_table=name,
-        category=categorize_error(exc),
-    )
+    error = MaintenanceError.caused_by(name, exc, step)
     error.report = replace(done, compaction="failed") if step == "compaction" else done
     return error
 

@@ -87,6 +87,17 @@ class MaintenanceError(IngestionError):
 
     report: Any = None  # the MaintenanceReport of the steps done before the failure, if known
 
+    @classmethod
+    def caused_by(cls, table: str, exc: BaseException, step: str = "") -> MaintenanceError:
+        """``exc`` as a categorized one-line error naming the table (and the step that failed)."""
+        detail = next(iter(str(exc).splitlines()), "")
+        where = f"{table}: {step} failed" if step else table
+        return cls(
+            f"maintaining {where}: {type(exc).__name__}: {detail}".rstrip(": "),
+            destination_table=table,
+            category=categorize_error(exc),
+        )
+
 
 class PipelineConfigurationError(IngestionError, FloeConfigError):
     """The source or destination configuration is invalid (a ``FloeConfigError`` too, so

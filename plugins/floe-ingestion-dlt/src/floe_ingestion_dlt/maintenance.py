@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from floe_ingestion_dlt.errors import MaintenanceError, categorize_error
+from floe_ingestion_dlt.errors import MaintenanceError
 from floe_ingestion_dlt.observability import get_logger, span
 
 if TYPE_CHECKING:
@@ -64,7 +64,8 @@ def maintain_tables(
             try:
                 reports.append(destination.maintain(settings, name, chosen, dry_run=dry_run))
             except Exception as exc:
-                error = exc if isinstance(exc, MaintenanceError) else _error(name, exc)
+                caused_by = MaintenanceError.caused_by
+                error = exc if isinstance(exc, MaintenanceError) else caused_by(name, exc)
                 get_logger().warning(
                     "maintenance_failed",
                     table=name,
@@ -74,13 +75,3 @@ def maintain_tables(
                 done = error.report or MaintenanceReport(table=name, dry_run=dry_run)
                 reports.append(replace(done, error=error))
     return reports
-
-
-def _error(name: str, exc: Exception) -> MaintenanceError:
-    """``exc`` as a categorized one-line error naming the table."""
-    detail = next(iter(str(exc).splitlines()), "")
-    return MaintenanceError(
-        f"maintaining {name}: {type(exc).__name__}: {detail}".rstrip(": "),
-        destination_table=name,
-        category=categorize_error(exc),
-    )
