@@ -53,7 +53,7 @@ def candidates(
     try:
         row_filter = _partition_filter(table, values)
         tasks = list(table.scan(row_filter=row_filter, snapshot_id=snapshot_id).plan_files())
-    except (TypeError, ValueError):  # a value pyiceberg cannot bind to the column's type
+    except (TypeError, ValueError):  # a value it cannot bind to the column, or no such column
         tasks = list(table.scan(snapshot_id=snapshot_id).plan_files())
     return [
         task
@@ -70,7 +70,7 @@ def _partition_filter(table: Table, values: dict[str, pa.Array]) -> BooleanExpre
     sources = {f.source_id for spec in table.specs().values() for f in spec.fields}
     terms: list[BooleanExpression] = []
     for column, array in values.items():
-        field = schema.find_field(column)
+        field = schema.find_field(column)  # ValueError for a column it lacks: no filter
         if field.field_id in sources and 0 < len(array) <= _PARTITION_FILTER_LIMIT:
             terms.append(In(term=column, literals=array.to_pylist()))
     if not terms:
@@ -83,7 +83,10 @@ def _may_hold(task: FileScanTask, table: Table, key: str, incoming: pa.Array) ->
     from pyiceberg.conversions import from_bytes
     from pyiceberg.types import PrimitiveType
 
-    field = table.schema().find_field(key)
+    try:
+        field = table.schema().find_field(key)
+    except ValueError:  # a key column the table does not have yet: no bounds to judge by
+        return True
     if not isinstance(field.field_type, PrimitiveType):
         return True
     lower = task.file.lower_bounds.get(field.field_id) if task.file.lower_bounds else None
