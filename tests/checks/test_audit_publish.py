@@ -116,3 +116,35 @@ def test_a_kept_branch_is_published_by_hand(floe_project: FloeProject) -> None:
     missing = floe("tables", "publish", "bronze.orders", "--branch", branch, cwd=floe_project.root)
     assert missing.returncode == 1
     assert f"has no branch {branch!r}" in missing.stderr
+
+
+def test_row_count_judges_a_table_an_audited_load_brought_no_rows(
+    floe_project: FloeProject,
+) -> None:
+    orders_db(floe_project.root, good_rows(range(1, 4)))
+    write_project(floe_project, publish="audit")
+    assert floe_project.run().ok
+    published = _table(floe_project).current_snapshot().snapshot_id
+    quiet = floe_project.plugin().load("shop")  # the cursor finds nothing new
+
+    assert quiet.status == "failed"
+    assert quiet.category == "audit"
+    assert [c.line() for c in quiet.checks if c.check.startswith("row_count")] == [
+        "bronze.orders: row_count(min=1, max=1000) [error] failed (the load brought 0 rows)"
+    ]
+    assert "1 error check failed" in str(quiet.error).splitlines()[0]
+    assert _table(floe_project).current_snapshot().snapshot_id == published
+
+
+def test_row_count_passes_on_no_rows_when_zero_is_allowed(floe_project: FloeProject) -> None:
+    orders_db(floe_project.root, good_rows(range(1, 4)))
+    write_project(floe_project, publish="audit")
+    config = floe_project.root / "floe.yaml"
+    config.write_text(config.read_text().replace("{min: 1, max: 1000}", "{min: 0, max: 1000}"))
+    assert floe_project.run().ok
+    quiet = floe_project.plugin().load("shop")
+
+    assert quiet.ok, quiet.error
+    assert [c.line() for c in quiet.checks if c.check.startswith("row_count")] == [
+        "bronze.orders: row_count(min=0, max=1000) [error] passed (the load brought 0 rows)"
+    ]

@@ -78,7 +78,9 @@ def audit_error(
         return None
     target = source.destination.target
     count = f"{len(failed)} error check{'s' if len(failed) > 1 else ''} failed"
-    if kept_on is None:
+    if kept_on is None and source.destination.publish == "audit":
+        fate = "the tables it brought no rows to had nothing to hold back"
+    elif kept_on is None:
         fate = "the rows stay published (publish: direct)"
     else:
         fate = f"main is unchanged; the load is kept on branch {kept_on!r}"
@@ -102,15 +104,23 @@ def checked(
     """``outcome`` of a load that succeeded, with its checks.
 
     Under ``publish: audit`` the destination ran them before publishing. Under ``direct`` they
-    run now on the tables the load committed, with the ``row_count`` checks of the ``loaded``
-    tables (``namespace.table``) it brought no rows to: an error check that fails fails the
-    load; its rows stay published.
+    run now on the tables the load committed. Either way the ``row_count`` checks of the
+    ``loaded`` tables (``namespace.table``) it brought no rows to are judged on 0 rows (no
+    snapshot was made to audit): an error check that fails fails the load; the rows of the
+    other tables stay published.
     """
+    committed = [t.table for t in outcome.tables if t.snapshot_id is not None]
     if source.destination.publish == "audit":
-        return replace(outcome, checks=destination.audit_results(outcome.load_ids))
+        results = destination.audit_results(outcome.load_ids)
+        audited = committed + [r.table for r in results]
+        untouched = untouched_row_counts(source, [t for t in loaded if t not in audited])
+        error = audit_error(source, untouched)
+        results += untouched
+        if error is None:
+            return replace(outcome, checks=results)
+        return replace(outcome, checks=results, status="failed", error=error)
     if not source.checks:
         return outcome
-    committed = [t.table for t in outcome.tables if t.snapshot_id is not None]
     results = run_table_checks(destination, settings, source, committed)
     results += untouched_row_counts(source, [t for t in loaded if t not in committed])
     error = audit_error(source, results)
