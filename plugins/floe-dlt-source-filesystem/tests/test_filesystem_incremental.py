@@ -92,3 +92,23 @@ def test_incremental_merge_upserts_rows_of_new_files(
     assert floe_project.run().rows_loaded == 4
     table = floe_project.read("bronze.day").sort_by("id").to_pylist()
     assert [(r["id"], r["day"]) for r in table] == [(1, 1), (2, 1), (3, 2), (4, 2), (5, 2), (6, 2)]
+
+
+def test_plan_counts_the_files_newer_than_the_stored_cursor(
+    floe_project: FloeProject, local_files: Files
+) -> None:
+    _day(local_files, 1, range(1, 6), age=300)
+    _source(floe_project, "append")
+    [first] = floe_project.plugin().engine.plan("files").tables
+    assert (first.preview.files, first.reads_after) == (1, None)
+
+    floe_project.run()
+    _day(local_files, 2, range(6, 9), age=100)
+    [table] = floe_project.plugin().engine.plan("files").tables
+
+    new_file = floe_project.root / "data" / "day_2.csv"
+    assert table.cursor_field == "modification_date"
+    assert table.reads_after is not None
+    assert (table.preview.files, table.preview.bytes) == (1, new_file.stat().st_size)
+    assert table.preview.rows is None  # known only by reading the files
+    assert floe_project.run().rows_loaded == 3

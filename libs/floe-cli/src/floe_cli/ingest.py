@@ -214,7 +214,11 @@ def _check_json(result: CheckOutcome) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON on stdout.")
 @handle_errors
 def plan(config_file: Path, sources: tuple[str, ...], as_json: bool) -> None:
-    """What a run would do per source and table, changing nothing (catalog, warehouse, state)."""
+    """What a run would do per source and table, changing nothing (catalog, warehouse, state).
+
+    Exits 1 when the run would be refused (a type change Iceberg refuses, a new column under
+    schema_contract: freeze), naming table and column.
+    """
     from floe_cli._project import load_ingestion
 
     _, plugin = load_ingestion(config_file)
@@ -232,30 +236,64 @@ def plan(config_file: Path, sources: tuple[str, ...], as_json: bool) -> None:
     ]
     if as_json:
         click.echo(json.dumps({"sources": plans}, indent=2))
-        return
-    for source in plans:
-        mode = source["write_mode"] + (
-            f" ({source['merge_strategy']})" if source["merge_strategy"] else ""
-        )
+    else:
+        for source in plans:
+            _print_plan(source)
+    refused = [line for source in plans for line in source["refused"]]
+    for line in refused:
+        click.echo(f"refused: {line}", err=True)
+    if refused:
+        sys.exit(EXIT_FAILED)
+
+
+def _print_plan(source: dict[str, Any]) -> None:
+    mode = source["write_mode"] + (
+        f" ({source['merge_strategy']})" if source["merge_strategy"] else ""
+    )
+    click.echo(
+        f"source {source['source']} ({source['source_type']}): {mode}, publish "
+        f"{source['publish']}, schema contract {source['schema_contract']}"
+    )
+    if source["pending_loads"]:
         click.echo(
-            f"source {source['source']} ({source['source_type']}): {mode}, publish "
-            f"{source['publish']}, schema contract {source['schema_contract']}"
+            f"  finishes the pending load {', '.join(source['pending_loads'])} first; "
+            "the source is read on the run after"
         )
-        if source["pending_loads"]:
-            click.echo(
-                f"  finishes the pending load {', '.join(source['pending_loads'])} first; "
-                "the source is read on the run after"
-            )
-        rows = [
-            [
-                t["table"],
-                f"{t['rows']:,} rows" if t["exists"] else "new table",
-                _reads(t),
-                "; ".join(t["checks"]) or "-",
-            ]
-            for t in source["tables"]
+    if source["source_error"]:
+        click.echo(f"  the source {source['source_error']}")
+    rows = [
+        [
+            t["table"],
+            f"{t['rows']:,} rows" if t["exists"] else "new table",
+            _reads(t),
+            _estimate(t["estimate"]),
+            "; ".join(t["checks"]) or "-",
         ]
-        click.echo(render_table(["table", "now", "reads", "checks"], rows))
+        for t in source["tables"]
+    ]
+    click.echo(render_table(["table", "now", "reads", "estimate", "checks"], rows))
+    for t in source["tables"]:
+        for change in t["schema_diff"]:
+            before = change["before"] or "new"
+            click.echo(
+                f"  {t['table']}: column {change['column']}: {before} -> {change['after']}, "
+                f"{change['outcome']}"
+            )
+        if t["new_columns"]:
+            click.echo(f"  {t['table']}: created with {', '.join(t['new_columns'])}")
+        for line in t["layout_changes"]:
+            click.echo(f"  {t['table']}: {line}")
+        if t["estimate"]["how"]:
+            click.echo(f"  {t['table']}: estimate: {t['estimate']['how']}")
+
+
+def _estimate(estimate: dict[str, Any]) -> str:
+    if estimate["files"] is not None:
+        size = _human_bytes(estimate["bytes"] or 0)
+        return f"{estimate['files']:,} files, {size}"
+    if estimate["rows"] is not None:
+        return f"{estimate['rows']:,} rows"
+    return "unknown"
 
 
 def _reads(table: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 if TYPE_CHECKING:
     from pyiceberg.io import FileIO
     from pyiceberg.manifest import DataFile, ManifestFile
+    from pyiceberg.schema import Schema
     from pyiceberg.table import Table
     from pyiceberg.table.metadata import TableMetadata
 
@@ -35,6 +36,7 @@ __all__ = [
     "cache_avro_schemas",
     "check_schema_compatible",
     "data_files",
+    "evolved_schema",
     "expire_snapshot_ids",
     "keep_nested_nulls",
     "replace_files",
@@ -62,6 +64,7 @@ PRIVATE_NAMES = (
     "pyiceberg.table.Transaction._updates",  # see CachedTransaction
     "pyiceberg.table.Transaction._table",
     "pyiceberg.table.update.snapshot.ExpireSnapshots._snapshot_ids_to_expire",
+    "pyiceberg.table.update.schema.UpdateSchema._apply",
 )
 
 
@@ -97,6 +100,22 @@ def check_schema_compatible(metadata: TableMetadata, schema: pa.Schema) -> None:
     _check_pyarrow_schema_compatible(
         metadata.schema(), provided_schema=schema, format_version=metadata.format_version
     )
+
+
+def evolved_schema(table: Table, incoming: pa.Schema) -> Schema:
+    """The schema ``table`` would have after pyiceberg's ``union_by_name`` of ``incoming`` (the
+    evolution a load commits), computed without committing anything.
+
+    Raises:
+        ValidationError: a column's type cannot change to the incoming one.
+        ValueError: a column is nested on one side and not on the other.
+
+    Private: ``UpdateSchema._apply`` is what pyiceberg commits, and its only way to see the
+    result of pending changes; the update is never committed here.
+    """
+    update = table.update_schema()
+    update.union_by_name(incoming)
+    return update._apply()
 
 
 TIMEOUT_PROPERTY = "floe.request-timeout-seconds"  # a catalog property, as a number of seconds

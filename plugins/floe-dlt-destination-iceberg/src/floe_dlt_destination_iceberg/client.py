@@ -113,15 +113,15 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             raise DestinationTerminalException(str(exc)) from exc
 
     def _write(self) -> None:
+        from floe_dlt_destination_iceberg.evolution import evolve
+
         try:
-            table = self._job_client.load_open_table(
-                "iceberg", self.load_table_name, schema=self.arrow_dataset.schema
-            )
+            table = self._job_client.load_open_table("iceberg", self.load_table_name)
         except DestinationUndefinedEntity:
             self._create_table()
-            table = self._job_client.load_open_table(
-                "iceberg", self.load_table_name, schema=self.arrow_dataset.schema
-            )
+            table = self._job_client.load_open_table("iceberg", self.load_table_name)
+        # the rule floe ingest plan reports: new columns added, allowed promotions made
+        table = evolve(table, self.arrow_dataset.schema, self.load_table_name)
         if self.layout and "parent" not in self._load_table:
             from floe_dlt_destination_iceberg.layout import apply_layout
 

@@ -267,7 +267,13 @@ class IcebergDestination(DestinationType):
         table = open_catalog(settings).load_table(_split(name))
         return run_checks(table, name, checks, keys, branch=branch)
 
-    def describe_table(self, settings: DestinationSettings, name: str) -> TableState | None:
+    def describe_table(
+        self,
+        settings: DestinationSettings,
+        name: str,
+        incoming: Any = None,
+        layout: TableLayout | None = None,
+    ) -> TableState | None:
         from pathlib import Path
 
         from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
@@ -284,12 +290,13 @@ class IcebergDestination(DestinationType):
             return None
         current = table.current_snapshot()
         summary = current.summary if current is not None else None
-        return TableState(
+        state = TableState(
             columns=tuple((f.name, str(f.field_type)) for f in table.schema().fields),
             snapshot_id=current.snapshot_id if current is not None else None,
             rows=int(summary.get("total-records", 0) or 0) if summary is not None else 0,
             branches=tuple(sorted(n for n in table.metadata.refs if n != "main")),
         )
+        return _with_changes(state, table, name, incoming, layout)
 
     def audit_results(self, load_ids: Sequence[str]) -> tuple[CheckResult, ...]:
         from floe_dlt_destination_iceberg.publish import audit_results
@@ -300,3 +307,24 @@ class IcebergDestination(DestinationType):
         from floe_dlt_destination_iceberg.publish import publish
 
         return publish(open_catalog(settings).load_table(_split(name)), branch)
+
+
+def _with_changes(
+    state: TableState, table: Any, name: str, incoming: Any, layout: TableLayout | None
+) -> TableState:
+    """``state`` with what a load of columns ``incoming`` under ``layout`` would change, judged
+    by the functions the load job itself calls."""
+    from dataclasses import replace
+
+    from floe_dlt_destination_iceberg.evolution import column_changes, evolved
+    from floe_dlt_destination_iceberg.layout import layout_changes
+
+    changes = column_changes(table, incoming) if incoming is not None else ()
+    schema = table.schema()
+    if incoming is not None and not any(c.change == "refuse" for c in changes):
+        schema = evolved(table, incoming)
+    try:
+        moved = layout_changes(table, layout or TableLayout(), name, schema)
+    except ValueError as exc:
+        return replace(state, column_changes=changes, layout_refused=str(exc))
+    return replace(state, column_changes=changes, layout_changes=moved)

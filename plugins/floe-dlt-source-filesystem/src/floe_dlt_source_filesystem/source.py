@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from floe_core.spec import StorageSpec
 from floe_ingestion_dlt.errors import ErrorCategory, IngestionError, PipelineConfigurationError
 from floe_ingestion_dlt.hints import apply_destination_hints
 from floe_ingestion_dlt.observability import get_logger
-from floe_ingestion_dlt.types import DltSource, SourceContext, SourceType
+from floe_ingestion_dlt.types import DltSource, ReadPreview, SourceContext, SourceType
 from pydantic import BaseModel
 
 from floe_dlt_source_filesystem.config import FilesystemConfig
@@ -218,6 +219,33 @@ class FilesystemSource(SourceType):
                 source_type=self.name,
             )
         return config.incremental
+
+    def preview(
+        self,
+        config: BaseModel,
+        context: SourceContext,
+        after: Mapping[str, Any],
+        timeout: float,
+    ) -> dict[str, ReadPreview]:
+        """The files a run would read (those modified after the stored modification date,
+        when incremental) and their size; rows are known only by reading them."""
+        from floe_ingestion_dlt._dlt_adapter import glob_files
+
+        assert isinstance(config, FilesystemConfig)  # nosec B101  # narrows the type; checked upstream
+        name = table_name(config, context)
+        bucket_url = resolve_bucket_url(config, context.project_dir)
+        fs = _open_filesystem(config, context.storage, timeout)
+        since = after.get(name) if self._incremental(config, context) else None
+        files = [
+            f
+            for f in glob_files(fs, bucket_url, config.file_glob)
+            if since is None or f["modification_date"] > since
+        ]
+        how = f"{config.file_glob!r} under {bucket_url}" + (
+            f", modified after {since}" if since is not None else ""
+        )
+        size = sum(int(f.get("size_in_bytes") or 0) for f in files)
+        return {name: ReadPreview(files=len(files), bytes=size, how=how)}
 
     def health_check(
         self, config: BaseModel, context: SourceContext, timeout: float

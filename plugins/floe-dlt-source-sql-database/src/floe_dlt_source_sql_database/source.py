@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from floe_core.health import HealthState, HealthStatus
 from floe_ingestion_dlt.errors import PipelineConfigurationError
 from floe_ingestion_dlt.hints import apply_destination_hints
-from floe_ingestion_dlt.types import DltSource, SourceContext, SourceType
+from floe_ingestion_dlt.types import DltSource, ReadPreview, SourceContext, SourceType
 from pydantic import BaseModel
 
 from floe_dlt_source_sql_database.config import DRIVERS, SqlDatabaseConfig
@@ -190,6 +190,21 @@ class SqlDatabaseSource(SourceType):
             return _row_estimates(config, resolve_url(config, context.project_dir))
         except Exception:  # an estimate is a nicety: the load reports what it reads anyway
             return {}
+
+    def preview(
+        self,
+        config: BaseModel,
+        context: SourceContext,
+        after: Mapping[str, Any],
+        timeout: float,
+    ) -> dict[str, ReadPreview]:
+        """``count(*)`` of each listed table past its stored cursor value, under a statement
+        timeout, and its columns as they would land."""
+        from floe_dlt_source_sql_database.preview import preview
+
+        assert isinstance(config, SqlDatabaseConfig)  # nosec B101  # narrows the type; checked upstream
+        self._check_driver(config)
+        return preview(config, context, resolve_url(config, context.project_dir), after, timeout)
 
     def health_check(
         self, config: BaseModel, context: SourceContext, timeout: float

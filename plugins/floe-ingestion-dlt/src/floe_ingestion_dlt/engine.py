@@ -268,8 +268,9 @@ class LoadEngine:
             PipelineConfigurationError: the source's config is invalid, or its resources can
                 only be known by connecting to it.
         """
+        from floe_ingestion_dlt.loading import source_context
         from floe_ingestion_dlt.plan import plan_source
-        from floe_ingestion_dlt.plugins import get_destination_type
+        from floe_ingestion_dlt.plugins import get_destination_type, get_source_type
 
         spec = self.source(source)
         names = self.resource_names(spec)
@@ -281,7 +282,16 @@ class LoadEngine:
                 destination_table=spec.destination.target,
                 pipeline_name=pipeline_name(spec),
             )
-        return plan_source(spec, names, get_destination_type(), self.settings, self.pipelines_dir)
+        return plan_source(
+            spec,
+            names,
+            get_source_type(spec.type),
+            self.validate(spec),
+            source_context(spec, self.settings),
+            get_destination_type(),
+            self.settings,
+            self.pipelines_dir,
+        )
 
     def publish(self, table: str, branch: str) -> int:
         """Publish the kept audit ``branch`` of ``namespace.table`` by hand; returns the

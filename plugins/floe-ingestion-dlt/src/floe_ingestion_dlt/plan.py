@@ -1,18 +1,31 @@
 """``floe ingest plan``: what a run of a source would do, read from floe.yaml, the pipeline's
-stored state and the catalog, changing none of them."""
+stored state, the source (counts and column types, no rows) and the catalog, changing none."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from floe_core.layout import TableLayout
 from floe_core.spec import SourceSpec
+from pydantic import BaseModel
 
 from floe_ingestion_dlt.config import cursor_field, pipeline_name
-from floe_ingestion_dlt.types import DestinationSettings, DestinationType, TableState
+from floe_ingestion_dlt.types import (
+    ColumnChange,
+    DestinationSettings,
+    DestinationType,
+    ReadPreview,
+    SourceContext,
+    SourceType,
+    TableState,
+)
 
-__all__ = ["SourcePlan", "TablePlan", "plan_source", "table_name_of"]
+__all__ = ["PREVIEW_TIMEOUT_SECONDS", "SourcePlan", "TablePlan", "plan_source", "table_name_of"]
+
+#: How long the source may take to connect and to answer each count
+PREVIEW_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -25,9 +38,55 @@ class TablePlan:
     cursor_field: str | None
     reads_after: Any  # the stored cursor value; None: from the start (or not incremental)
     checks: tuple[str, ...]
+    schema_contract: str = "evolve"
+    preview: ReadPreview | None = None  # None: the source cannot tell without reading
+    unknown_reads: str = ""  # why the reads are unknown
+    layout: TableLayout = field(default_factory=TableLayout)
+
+    def column_outcome(self, change: ColumnChange) -> str:
+        """What the run does with one column change, the schema contract applied."""
+        if change.change == "refuse":
+            return "refused"
+        if change.change == "promote":
+            return "promoted"
+        if self.schema_contract == "freeze":
+            return "contract violation (freeze)"
+        if self.schema_contract == "discard_value":
+            return "values dropped (discard_value)"
+        return "added"
+
+    @property
+    def refusals(self) -> tuple[str, ...]:
+        """One line per reason the run would be refused, naming table and column."""
+        lines: list[str] = []
+        if self.state is not None:
+            for change in self.state.column_changes:
+                outcome = self.column_outcome(change)
+                if outcome == "refused":
+                    lines.append(
+                        f"{self.table}: column {change.column} cannot change from "
+                        f"{change.before} to {change.after} ({change.reason})"
+                    )
+                elif outcome.startswith("contract violation"):
+                    lines.append(
+                        f"{self.table}: new column {change.column} ({change.after}) violates "
+                        "schema_contract: freeze"
+                    )
+            if self.state.layout_refused:
+                lines.append(self.state.layout_refused)
+        elif self.preview is not None and self.preview.schema is not None:
+            names = set(self.preview.schema.names)
+            terms = [t.column for t in self.layout.partition_by + self.layout.sort_by]
+            lines += [
+                f"table {self.table}: destination.partition_by/sort_by: no column {column!r}"
+                for column in terms
+                if column not in names
+            ]
+        return tuple(lines)
 
     def as_dict(self) -> dict[str, Any]:
         state = self.state
+        preview = self.preview
         return {
             "table": self.table,
             "resource": self.resource,
@@ -38,8 +97,50 @@ class TablePlan:
             "kept_audit_branches": list(state.branches) if state else [],
             "cursor_field": self.cursor_field,
             "reads_after": None if self.reads_after is None else str(self.reads_after),
+            "estimate": {
+                "rows": preview.rows if preview else None,
+                "files": preview.files if preview else None,
+                "bytes": preview.bytes if preview else None,
+                "how": preview.how if preview else self.unknown_reads,
+            },
+            "schema_diff": [
+                {
+                    "column": c.column,
+                    "change": c.change,
+                    "before": c.before,
+                    "after": c.after,
+                    "outcome": self.column_outcome(c),
+                    "reason": c.reason or None,
+                }
+                for c in (state.column_changes if state else ())
+            ],
+            "new_columns": _new_columns(self),
+            "layout_changes": list(state.layout_changes) if state else _new_layout(self),
             "checks": list(self.checks),
+            "refused": list(self.refusals),
         }
+
+
+def _new_columns(plan: TablePlan) -> list[str] | None:
+    """The columns a run creating the table gives it (``None``: known only by reading)."""
+    if plan.state is not None or plan.preview is None or plan.preview.schema is None:
+        return None
+    return [f"{field.name} {field.type}" for field in plan.preview.schema]
+
+
+def _new_layout(plan: TablePlan) -> list[str]:
+    layout = plan.layout
+    lines = [f"partition_by: add {_spelled(t)}" for t in layout.partition_by]
+    if layout.sort_by:
+        lines.append(f"sort_by: {', '.join(t.column for t in layout.sort_by)}")
+    return lines
+
+
+def _spelled(term: Any) -> str:
+    if term.transform == "identity":
+        return str(term.column)
+    size = f"{term.size}, " if term.size is not None else ""
+    return f"{term.transform}({size}{term.column})"
 
 
 @dataclass(frozen=True)
@@ -54,6 +155,14 @@ class SourcePlan:
     schema_contract: str
     pending_loads: tuple[str, ...]  # a run finishes these first, then stops
     tables: tuple[TablePlan, ...]
+    source_error: str = ""  # the source could not be asked (unreachable, refused)
+
+    @property
+    def refusals(self) -> tuple[str, ...]:
+        """Why the run would be refused or fail, one line each; empty: it would succeed as
+        far as can be told."""
+        found = [f"source {self.source}: {self.source_error}"] if self.source_error else []
+        return tuple(found + [line for t in self.tables for line in t.refusals])
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +173,9 @@ class SourcePlan:
             "publish": self.publish,
             "schema_contract": self.schema_contract,
             "pending_loads": list(self.pending_loads),
+            "source_error": self.source_error or None,
+            "would_succeed": not self.refusals,
+            "refused": list(self.refusals),
             "tables": [t.as_dict() for t in self.tables],
         }
 
@@ -78,46 +190,73 @@ def table_name_of(source: SourceSpec, resource: str) -> str:
     return f"{source.destination.namespace_name}.{table}"
 
 
-def _last_value(state: dict[str, Any], resource: str, cursor: str | None) -> Any:
-    if cursor is None:
-        return None
+def _last_value(state: dict[str, Any], resource: str, cursor: str | None) -> tuple[Any, Any]:
+    """The stored (cursor, last value) of ``resource``; with no ``cursor`` named, the one
+    incremental cursor the source keeps for it (a file source's modification date)."""
     for source_state in (state.get("sources") or {}).values():
         resources = source_state.get("resources") or {}
-        found = ((resources.get(resource) or {}).get("incremental") or {}).get(cursor)
+        # a resource piped from another (files | reader) keeps its cursor in the state of the
+        # first step, which dlt names ``<step>_<resource>``
+        piped = [k for k in resources if k.endswith(f"_{resource}")]
+        key = resource if resource in resources or len(piped) != 1 else piped[0]
+        kept = (resources.get(key) or {}).get("incremental") or {}
+        name = cursor if cursor is not None else (next(iter(kept)) if len(kept) == 1 else None)
+        found = kept.get(name) if name is not None else None
         if isinstance(found, dict):
-            return found.get("last_value")
-    return None
+            return name, found.get("last_value")
+    return cursor, None
 
 
 def plan_source(
     source: SourceSpec,
     resources: list[str],
+    source_type: SourceType,
+    source_config: BaseModel,
+    context: SourceContext,
     destination: DestinationType,
     settings: DestinationSettings,
     pipelines_dir: Path,
 ) -> SourcePlan:
     """The plan of ``source`` for its ``resources``."""
     from floe_ingestion_dlt._dlt_adapter import pending_load_ids, stored_state
+    from floe_ingestion_dlt.loading import redact, secret_values
 
     name = pipeline_name(source)
     state = stored_state(pipelines_dir, name)
-    cursor = cursor_field(source)
+    cursors = {r: _last_value(state, r, cursor_field(source)) for r in resources}
+    after = {r: value for r, (_, value) in cursors.items() if value is not None}
+    error = ""
+    try:
+        previews = source_type.preview(source_config, context, after, PREVIEW_TIMEOUT_SECONDS)
+    except Exception as exc:  # the plan says why; the run would meet the same
+        text = str(getattr(exc, "orig", None) or exc).splitlines()
+        detail = f"{type(exc).__name__}: {text[0] if text else ''}"
+        error = "cannot be asked: " + redact(detail, secret_values(source.config))[:300]
+        previews = {}
+    dest = source.destination
+    layout = TableLayout.parse(dest.partition_by, dest.sort_by)
+    unknown = error or f"unknown: a {source.type} source cannot tell without reading"
     tables = []
     for resource in resources:
         table = table_name_of(source, resource)
+        preview = previews.get(resource)
+        incoming = preview.schema if preview is not None else None
         tables.append(
             TablePlan(
                 table=table,
                 resource=resource,
-                state=destination.describe_table(settings, table),
-                cursor_field=cursor,
-                reads_after=_last_value(state, resource, cursor),
+                state=destination.describe_table(settings, table, incoming, layout),
+                cursor_field=cursors[resource][0],
+                reads_after=cursors[resource][1],
                 checks=tuple(
                     f"{c.label} [{c.severity}]" for c in source.checks_for(table.rpartition(".")[2])
                 ),
+                schema_contract=dest.schema_contract,
+                preview=preview,
+                unknown_reads=unknown,
+                layout=layout,
             )
         )
-    dest = source.destination
     return SourcePlan(
         source=source.name,
         source_type=source.type,
@@ -127,4 +266,5 @@ def plan_source(
         schema_contract=dest.schema_contract,
         pending_loads=tuple(pending_load_ids(pipelines_dir, name)),
         tables=tuple(tables),
+        source_error=error,
     )

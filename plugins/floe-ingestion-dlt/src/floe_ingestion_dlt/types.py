@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from floe_core.health import HealthState, HealthStatus
 from floe_core.layout import TableLayout
@@ -22,13 +22,16 @@ from floe_core.spec import (
 from pydantic import BaseModel
 
 __all__ = [
+    "ArrowSchema",
     "CheckResult",
+    "ColumnChange",
     "ColumnWindow",
     "DestinationSettings",
     "DestinationType",
     "DltDestination",
     "DltSource",
     "MaintenanceReport",
+    "ReadPreview",
     "SourceContext",
     "SourceType",
     "TableCommit",
@@ -38,6 +41,7 @@ __all__ = [
 
 DltSource = Any  # dlt.sources.DltSource (or a DltResource)
 DltDestination = Any  # dlt.common.destination.Destination
+ArrowSchema = Any  # pyarrow.Schema
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,18 @@ class ColumnWindow:
     column: str
     start: datetime
     end: datetime
+
+
+@dataclass(frozen=True)
+class ReadPreview:
+    """What a run would read from one resource, told cheaply and without reading it."""
+
+    rows: int | None = None  # None: the source cannot tell cheaply
+    files: int | None = None  # file sources: the files it would read ...
+    bytes: int | None = None  # ... and their size
+    how: str = ""  # how the estimate was made (``count(*) where ...``), or why there is none
+    #: the columns as they would land (named as dlt names them); ``None``: known only by reading
+    schema: ArrowSchema | None = None
 
 
 class SourceType(ABC):
@@ -97,6 +113,19 @@ class SourceType(ABC):
     def row_estimates(self, config: BaseModel, context: SourceContext) -> dict[str, int]:
         """Rows each resource will read, where the source can tell cheaply (for progress
         percentages); empty when it cannot. Never raises."""
+        return {}
+
+    def preview(
+        self,
+        config: BaseModel,
+        context: SourceContext,
+        after: Mapping[str, Any],
+        timeout: float,
+    ) -> dict[str, ReadPreview]:
+        """What a run would read from each resource (``floe ingest plan``), given the stored
+        cursor value of each resource in ``after`` (absent: read from the start): rows or files
+        where the source can tell cheaply, and the columns as they would land. Changes nothing;
+        a resource left out is unknown. Raises what reaching the source raises."""
         return {}
 
     def health_check(
@@ -214,13 +243,30 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class ColumnChange:
+    """How a load would change one column of an existing table."""
+
+    column: str
+    change: Literal["add", "promote", "refuse"]
+    before: str | None  # the table's type now (``None``: a new column)
+    after: str  # the type the load brings
+    reason: str = ""  # why the table refuses it
+
+
+@dataclass(frozen=True)
 class TableState:
-    """A destination table as it is now, read without changing anything."""
+    """A destination table as it is now, read without changing anything; with what a load of
+    given columns and layout would change."""
 
     columns: tuple[tuple[str, str], ...]  # (name, type)
     snapshot_id: int | None
     rows: int
     branches: tuple[str, ...] = ()  # kept audit branches
+    column_changes: tuple[ColumnChange, ...] = ()
+    #: partition spec and sort order changes, in floe.yaml's words
+    layout_changes: tuple[str, ...] = ()
+    #: what the table would refuse of the layout (a column it lacks)
+    layout_refused: str = ""
 
 
 @dataclass(frozen=True)
@@ -337,9 +383,17 @@ class DestinationType(ABC):
         """Run ``checks`` on ``namespace.table`` as of ``branch`` (main when ``None``);
         ``keys`` name the columns shown as examples of failing rows."""
 
-    def describe_table(self, settings: DestinationSettings, name: str) -> TableState | None:
+    def describe_table(
+        self,
+        settings: DestinationSettings,
+        name: str,
+        incoming: ArrowSchema | None = None,
+        layout: TableLayout | None = None,
+    ) -> TableState | None:
         """``namespace.table`` as it is now (``None``: not there yet), creating nothing: not the
-        catalog, its folders, nor the namespace."""
+        catalog, its folders, nor the namespace. With ``incoming`` (the columns a load brings)
+        and ``layout``, also how that load would change its columns and layout, judged by the
+        rules the load applies."""
         return None
 
     def audit_results(self, load_ids: Sequence[str]) -> tuple[CheckResult, ...]:
