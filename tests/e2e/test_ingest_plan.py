@@ -6,10 +6,15 @@ import hashlib
 import json
 import shutil
 import sqlite3
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from floe_testing.orders import floe
+from floe_testing.fixtures.databases import Database, SourceDb
+from floe_testing.fixtures.ingestion import FloeProject
+from floe_testing.orders import floe, good_rows, orders_db, write_project
 
 QUICKSTART = Path(__file__).parents[2] / "examples" / "quickstart"
 CHECKS = """
@@ -82,3 +87,246 @@ def test_plan_of_an_unknown_source_exits_2(project: Path) -> None:
     result = floe("ingest", "plan", "--source", "nope", cwd=project)
     assert result.returncode == 2
     assert "no source named 'nope'" in result.stderr
+
+
+def _write_source(project: Path, contract: str, extra: str = "") -> None:
+    config = project / "floe.yaml"
+    text = config.read_text(encoding="utf-8").replace(
+        "primary_key: id", f"primary_key: id\n        schema_contract: {contract}{extra}"
+    )
+    config.write_text(text, encoding="utf-8")
+
+
+def _touch_orders(project: Path, *statements: str) -> None:
+    with sqlite3.connect(project / "shop.db") as db:
+        for statement in statements:
+            db.execute(statement)
+
+
+def test_a_new_column_under_freeze_is_refused_by_plan_and_run(project: Path) -> None:
+    _write_source(project, "freeze")
+    assert floe("ingest", "run", cwd=project).returncode == 0
+    _touch_orders(
+        project,
+        "ALTER TABLE orders ADD COLUMN note TEXT",
+        "UPDATE orders SET note = 'gift', updated_at = '2030-01-01 00:00:00' WHERE id <= 3",
+    )
+    before = _hashes(project)
+
+    plan = floe("ingest", "plan", cwd=project)
+    as_json = json.loads(floe("ingest", "plan", "--json", cwd=project).stdout)
+
+    assert plan.returncode == 1, plan.stdout + plan.stderr
+    assert _hashes(project) == before
+    assert plan.stderr.splitlines() == [
+        "refused: bronze.orders: new column note (string) violates schema_contract: freeze"
+    ]
+    assert "bronze.orders: column note: new -> string, contract violation (freeze)" in plan.stdout
+    [shop] = as_json["sources"]
+    assert shop["would_succeed"] is False
+    orders = next(t for t in shop["tables"] if t["table"] == "bronze.orders")
+    assert orders["estimate"]["rows"] == 3
+    run = floe("ingest", "run", cwd=project)
+    assert run.returncode == 1
+    assert "Can't add table column `note`" in run.stdout
+
+
+def test_discard_value_says_which_values_a_run_drops(project: Path) -> None:
+    _write_source(project, "discard_value")
+    assert floe("ingest", "run", cwd=project).returncode == 0
+    _touch_orders(
+        project,
+        "ALTER TABLE orders ADD COLUMN note TEXT",
+        "UPDATE orders SET note = 'gift', updated_at = '2030-01-01 00:00:00' WHERE id <= 3",
+    )
+
+    plan = floe("ingest", "plan", cwd=project)
+
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "bronze.orders: column note: new -> string, values dropped (discard_value)" in (
+        plan.stdout
+    )
+    assert floe("ingest", "run", cwd=project).returncode == 0
+    shown = floe("tables", "show", "bronze.orders", "--limit", "1", cwd=project)
+    assert "note" not in shown.stdout
+
+
+def test_plan_shows_partition_and_sort_changes_the_run_then_makes(project: Path) -> None:
+    assert floe("ingest", "run", cwd=project).returncode == 0
+    _write_source(
+        project,
+        "evolve",
+        '\n        partition_by: ["month(updated_at)"]\n        sort_by: ["id desc"]',
+    )
+    before = _hashes(project)
+
+    plan = floe("ingest", "plan", "--json", cwd=project)
+
+    assert plan.returncode == 0, plan.stderr
+    assert _hashes(project) == before
+    orders = next(
+        t for t in json.loads(plan.stdout)["sources"][0]["tables"] if t["table"] == "bronze.orders"
+    )
+    assert orders["layout_changes"] == [
+        "partition_by: add month(updated_at)",
+        "sort_by: id desc (now: none)",
+    ]
+    _touch_orders(project, "UPDATE orders SET updated_at = '2030-01-01 00:00:00' WHERE id = 1")
+    assert floe("ingest", "run", cwd=project).returncode == 0
+    again = json.loads(floe("ingest", "plan", "--json", cwd=project).stdout)
+    changed = {t["table"]: t["layout_changes"] for t in again["sources"][0]["tables"]}
+    assert changed["bronze.orders"] == []
+    # a table gets its new layout with the next load that writes to it
+    assert changed["bronze.customers"] == [
+        "partition_by: add month(updated_at)",
+        "sort_by: id desc (now: none)",
+    ]
+
+
+def test_a_layout_column_the_table_lacks_is_refused(project: Path) -> None:
+    assert floe("ingest", "run", cwd=project).returncode == 0
+    _write_source(project, "evolve", '\n        sort_by: ["shipped_at"]')
+
+    plan = floe("ingest", "plan", cwd=project)
+
+    assert plan.returncode == 1
+    assert (
+        "refused: table bronze.orders: destination.partition_by/sort_by: no column 'shipped_at'"
+        in plan.stderr.splitlines()
+    )
+
+
+@pytest.fixture
+def pg(postgres_db: Database) -> Iterator[SourceDb]:
+    source = SourceDb(postgres_db)
+    yield source
+    source.dispose()
+
+
+def _pg_project(project: FloeProject, db: SourceDb) -> None:
+    project.write(
+        f"""
+        ingestion:
+          sources:
+            - name: items
+              type: sql_database
+              config: {{credentials: '{db.url}', tables: [{db.table}], cursor_field: updated}}
+              destination: {{namespace: bronze}}
+        """
+    )
+
+
+def _columns(project: FloeProject, table: str) -> dict[str, str]:
+    from floe_dlt_destination_iceberg.catalog import open_catalog
+
+    loaded = open_catalog(project.plugin().engine.settings).load_table(("bronze", table))
+    return {f.name: str(f.field_type) for f in loaded.schema().fields}
+
+
+def _plan(project: FloeProject, source: str) -> Any:
+    [table] = project.plugin().engine.plan(source).tables
+    return table
+
+
+def test_the_schema_diff_of_plan_is_what_the_next_run_does(
+    floe_project: FloeProject, pg: SourceDb
+) -> None:
+    t = pg.table
+    pg.execute(
+        f"CREATE TABLE {t} (id bigint PRIMARY KEY, qty smallint, price real, "
+        "amount numeric(10,2), updated timestamp)",
+        f"INSERT INTO {t} SELECT i, i, i * 1.5, i * 2.25, timestamp '2024-01-01' + i * "
+        "interval '1 hour' FROM generate_series(1, 20) i",
+    )
+    _pg_project(floe_project, pg)
+    assert _plan(floe_project, "items").preview.rows == 20
+    assert floe_project.run().rows_loaded == 20
+    before = _columns(floe_project, t)
+    pg.execute(
+        f"ALTER TABLE {t} ALTER COLUMN qty TYPE bigint, ALTER COLUMN price TYPE double "
+        "precision, ALTER COLUMN amount TYPE numeric(14,2), ADD COLUMN label text",
+        f"INSERT INTO {t} SELECT i, i, i * 1.5, i * 2.25, timestamp '2025-01-01' + i * "
+        "interval '1 hour', 'new' FROM generate_series(21, 25) i",
+    )
+
+    plan = _plan(floe_project, "items")
+
+    assert plan.preview.rows == 5
+    assert plan.preview.how == "count(*) where updated > 2024-01-01 20:00:00"
+    diff = {c.column: (c.change, c.before, c.after) for c in plan.state.column_changes}
+    assert diff == {
+        "qty": ("promote", "int", "long"),
+        "price": ("promote", "float", "double"),
+        "amount": ("promote", "decimal(10, 2)", "decimal(14, 2)"),
+        "label": ("add", None, "string"),
+    }
+    assert plan.refusals == ()
+    assert floe_project.run().rows_loaded == 5
+    after = _columns(floe_project, t)
+    assert after == {**before, **{name: new for name, (_, _, new) in diff.items()}}
+    settled = _plan(floe_project, "items")
+    assert (settled.state.column_changes, settled.preview.rows) == ((), 0)
+
+
+def test_a_type_change_iceberg_refuses_fails_plan_and_run_naming_the_column(
+    floe_project: FloeProject, pg: SourceDb
+) -> None:
+    t = pg.table
+    pg.execute(
+        f"CREATE TABLE {t} (id bigint PRIMARY KEY, amount numeric(10,2), updated timestamp)",
+        f"INSERT INTO {t} VALUES (1, 1.25, '2024-01-01')",
+    )
+    _pg_project(floe_project, pg)
+    floe_project.run()
+    pg.execute(
+        f"ALTER TABLE {t} ALTER COLUMN amount TYPE numeric(10,4)",
+        f"INSERT INTO {t} VALUES (2, 2.5, '2024-02-01')",
+    )
+    before = _hashes(floe_project.root)
+
+    plan = floe("ingest", "plan", cwd=floe_project.root)
+
+    assert plan.returncode == 1, plan.stdout + plan.stderr
+    assert _hashes(floe_project.root) == before
+    assert plan.stderr.splitlines() == [
+        f"refused: bronze.{t}: column amount cannot change from decimal(10, 2) to "
+        "decimal(10, 4) (Iceberg widens a decimal's precision only, never its scale)"
+    ]
+    outcome = floe_project.plugin().load("items")
+    assert not outcome.ok
+    assert f"table {t}: column amount cannot change from decimal(10, 2) to decimal(10, 4)" in (
+        str(outcome.error)
+    )
+
+
+def _catalog_state(project: FloeProject, namespace: str) -> tuple[str, ...]:
+    from floe_dlt_destination_iceberg.catalog import open_catalog
+
+    catalog = open_catalog(project.plugin().engine.settings)
+    return tuple(
+        catalog.load_table(name).metadata_location for name in catalog.list_tables(namespace)
+    )
+
+
+def test_plan_changes_no_file_nor_the_catalog_on_each_catalog(
+    floe_project_each_catalog: FloeProject,
+) -> None:
+    project = floe_project_each_catalog
+    namespace = f"plan_{uuid.uuid4().hex[:8]}"  # the PostgreSQL and REST catalogs are shared
+    orders_db(project.root, good_rows(range(1, 6)))
+    write_project(project, publish="audit", write_mode="merge")
+    project.file.write_text(
+        project.file.read_text().replace("namespace: bronze", f"namespace: {namespace}")
+    )
+    assert project.run().ok
+    orders_db(project.root, good_rows(range(1, 9)))
+    files, catalog = _hashes(project.root), _catalog_state(project, namespace)
+
+    result = floe("ingest", "plan", "--json", cwd=project.root)
+
+    assert result.returncode == 0, result.stderr
+    assert _hashes(project.root) == files  # pipeline state, warehouse, embedded catalog
+    assert _catalog_state(project, namespace) == catalog
+    [orders] = json.loads(result.stdout)["sources"][0]["tables"]
+    assert orders["table"] == f"{namespace}.orders"
+    assert (orders["estimate"]["rows"], orders["schema_diff"]) == (3, [])

@@ -182,3 +182,12 @@ def test_avro_schemas_are_resolved_once_and_read_the_same(table: Table) -> None:
     assert avro_file.AvroFileHeader.get_schema.__wrapped__  # type: ignore[attr-defined]
     reader = avro_file.resolve_reader  # type: ignore[attr-defined]
     assert reader(table.schema(), table.schema()) is reader(table.schema(), table.schema())
+
+
+def test_evolved_schema_is_computed_without_a_commit(table: Table) -> None:
+    metadata = table.metadata_location
+    evolved = adapter.evolved_schema(table, pa.schema([pa.field("note", pa.string())]))
+    assert [f.name for f in evolved.fields] == ["id", "name", "note"]
+    table.refresh()
+    assert table.metadata_location == metadata
+    assert [f.name for f in table.schema().fields] == ["id", "name"]

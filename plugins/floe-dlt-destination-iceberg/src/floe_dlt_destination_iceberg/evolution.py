@@ -41,6 +41,10 @@ def column_changes(table: Table, incoming: pa.Schema) -> tuple[ColumnChange, ...
     changes: list[ColumnChange] = []
     for field in _compatible(incoming):
         before = _field_type(existing, field.name)
+        rescaled = _rescaled(existing, field)
+        if rescaled:
+            changes.append(ColumnChange(field.name, "refuse", before, _arrow_type(field), rescaled))
+            continue
         try:
             after = _field_type(evolved_schema(table, pa.schema([field])), field.name)
         except (ValidationError, ValueError) as exc:
@@ -81,6 +85,26 @@ def evolve(table: Table, incoming: pa.Schema, name: str) -> Table:
     with table.update_schema() as update:  # commits nothing when nothing changes
         update.union_by_name(_compatible(incoming))
     return table
+
+
+def _rescaled(existing: Schema, field: pa.Field) -> str:
+    """Why a decimal column cannot take ``field``: its scale differs (empty when it can).
+
+    Iceberg changes a decimal's precision only, never its scale; pyiceberg 0.12's ``promote``
+    compares a decimal's scale with itself, so ``union_by_name`` would keep the table's scale
+    and the load would round its values into it.
+    """
+    from pyiceberg.types import DecimalType
+
+    try:
+        kind = existing.find_field(field.name).field_type
+    except ValueError:
+        return ""
+    if not isinstance(kind, DecimalType) or not pa.types.is_decimal(field.type):
+        return ""
+    if field.type.scale == kind.scale:
+        return ""
+    return "Iceberg widens a decimal's precision only, never its scale"
 
 
 def _field_type(schema: Schema, name: str) -> str | None:
