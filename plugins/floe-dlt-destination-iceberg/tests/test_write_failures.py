@@ -60,7 +60,10 @@ def test_a_table_that_refuses_the_write_fails_at_once_and_stays_as_it_was(
         floe_project.run()
 
     assert failed.value.category == "permanent"
-    assert "ValidationError: Cannot change column type: id: string -> long" in str(failed.value)
+    assert (
+        "SchemaRefusedError: table events: column id cannot change from string to long; "
+        "column name cannot change from int to string"
+    ) in str(failed.value)
     assert writes == 1  # refused once is refused for good: not retried
     assert table.refresh().metadata.snapshots == []
 

@@ -149,7 +149,9 @@ def test_a_type_change_iceberg_cannot_promote_fails_and_keeps_the_table(
     )
     with pytest.raises(DestinationWriteError) as caught:
         floe_project.run()
-    assert "Cannot change column type: v: long -> string" in str(caught.value)
+    assert f"table {sqlite_db.table}: column v cannot change from long to string" in str(
+        caught.value
+    )
     assert caught.value.category is ErrorCategory.PERMANENT
     table = floe_project.read(f"bronze.{sqlite_db.table}")
     assert sorted(table["v"].to_pylist()) == [1, 2]

@@ -281,10 +281,12 @@ def _print_plan(source: dict[str, Any]) -> None:
             )
         if t["new_columns"]:
             click.echo(f"  {t['table']}: created with {', '.join(t['new_columns'])}")
+        later = " (with the first load that brings it rows)" if t["estimate"]["rows"] == 0 else ""
         for line in t["layout_changes"]:
-            click.echo(f"  {t['table']}: {line}")
-        if t["estimate"]["how"]:
-            click.echo(f"  {t['table']}: estimate: {t['estimate']['how']}")
+            click.echo(f"  {t['table']}: {line}{later}")
+        estimate = t["estimate"]
+        if estimate["how"] and (estimate["rows"] is None or estimate["files"] is not None):
+            click.echo(f"  {t['table']}: estimate: {estimate['how']}")
 
 
 def _estimate(estimate: dict[str, Any]) -> str:
