@@ -565,7 +565,8 @@ def test_every_type_lands_exactly_or_as_its_text(
 ) -> None:
     cases = [c for c in CASES[db.dialect] if c.kind != "refused"]
     rows = _create(db, cases)
-    run = _project(floe_project, db, backend).run()
+    [planned] = _project(floe_project, db, backend).plugin().engine.plan("src").tables
+    run = floe_project.run()
     assert run.ok
     assert run.rows_per_table == {f"bronze.{db.table}": rows}
 
@@ -577,6 +578,26 @@ def test_every_type_lands_exactly_or_as_its_text(
         assert types[case.column] in case.iceberg.split("|"), (case.column, types[case.column])
         _check(case, by_pyiceberg[case.column].to_pylist(), rows, "pyiceberg")
         _check(case, by_duckdb[case.column].to_pylist(), rows, "duckdb")
+    # floe ingest plan foretold the columns the table was created with, and the rows it read
+    assert planned.preview.rows == rows
+    foretold = _as_iceberg(planned.preview.schema)
+    assert {n: types[n] for n in foretold} == foretold
+    [again] = floe_project.plugin().engine.plan("src").tables
+    assert again.state.column_changes == ()
+
+
+def _as_iceberg(schema: Any) -> dict[str, str]:
+    """The Iceberg types pyiceberg gives each column of an Arrow schema."""
+    from dlt.common.libs.pyiceberg import ensure_iceberg_compatible_arrow_schema
+    from pyiceberg.io.pyarrow import pyarrow_to_schema
+    from pyiceberg.table.name_mapping import MappedField, NameMapping
+
+    compatible = ensure_iceberg_compatible_arrow_schema(schema)
+    mapping = NameMapping(
+        [MappedField(field_id=i + 1, names=[name]) for i, name in enumerate(compatible.names)]
+    )
+    converted = pyarrow_to_schema(compatible, name_mapping=mapping)
+    return {f.name: str(f.field_type) for f in converted.fields}
 
 
 @pytest.mark.parametrize("db", ["postgresql", "mysql", "sqlite"], indirect=True)
