@@ -203,7 +203,7 @@ def pg(postgres_db: Database) -> Iterator[SourceDb]:
     source.dispose()
 
 
-def _pg_project(project: FloeProject, db: SourceDb) -> None:
+def _sql_project(project: FloeProject, db: SourceDb) -> None:
     project.write(
         f"""
         ingestion:
@@ -238,7 +238,7 @@ def test_the_schema_diff_of_plan_is_what_the_next_run_does(
         f"INSERT INTO {t} SELECT i, i, i * 1.5, i * 2.25, timestamp '2024-01-01' + i * "
         "interval '1 hour' FROM generate_series(1, 20) i",
     )
-    _pg_project(floe_project, pg)
+    _sql_project(floe_project, pg)
     assert _plan(floe_project, "items").preview.rows == 20
     assert floe_project.run().rows_loaded == 20
     before = _columns(floe_project, t)
@@ -276,7 +276,7 @@ def test_a_type_change_iceberg_refuses_fails_plan_and_run_naming_the_column(
         f"CREATE TABLE {t} (id bigint PRIMARY KEY, amount numeric(10,2), updated timestamp)",
         f"INSERT INTO {t} VALUES (1, 1.25, '2024-01-01')",
     )
-    _pg_project(floe_project, pg)
+    _sql_project(floe_project, pg)
     floe_project.run()
     pg.execute(
         f"ALTER TABLE {t} ALTER COLUMN amount TYPE numeric(10,4)",
@@ -330,3 +330,73 @@ def test_plan_changes_no_file_nor_the_catalog_on_each_catalog(
     [orders] = json.loads(result.stdout)["sources"][0]["tables"]
     assert orders["table"] == f"{namespace}.orders"
     assert (orders["estimate"]["rows"], orders["schema_diff"]) == (3, [])
+
+
+def test_a_slow_count_is_cut_off_by_the_statement_timeout(
+    floe_project: FloeProject, pg: SourceDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from floe_ingestion_dlt import plan as planning
+
+    pg.execute(
+        f"CREATE VIEW {pg.table} AS SELECT i AS id, now() AS updated "
+        "FROM generate_series(1, 3) i, pg_sleep(5)"
+    )
+    _sql_project(floe_project, pg)
+    monkeypatch.setattr(planning, "PREVIEW_TIMEOUT_SECONDS", 0.5)
+
+    source = floe_project.plugin().engine.plan("items")
+
+    assert source.source_error.startswith("cannot be asked: QueryCanceled: canceling statement")
+    assert source.refusals == (f"source items: {source.source_error}",)
+    [table] = source.tables
+    assert table.preview is None
+    assert table.as_dict()["estimate"]["how"] == source.source_error
+
+
+def test_a_rest_source_is_planned_without_being_asked(project: Path) -> None:
+    (project / "floe.yaml").write_text(
+        """
+ingestion:
+  sources:
+    - name: api
+      type: rest_api
+      config:
+        client: {base_url: "http://127.0.0.1:9/"}
+        resources: [items]
+      destination: {namespace: raw}
+""",
+        encoding="utf-8",
+    )
+
+    result = floe("ingest", "plan", "--json", cwd=project)
+
+    assert result.returncode == 0, result.stderr
+    [items] = json.loads(result.stdout)["sources"][0]["tables"]
+    assert items["estimate"] == {
+        "rows": None,
+        "files": None,
+        "bytes": None,
+        "how": "unknown: a rest_api source cannot tell without reading",
+    }
+    assert not (project / ".floe").exists()
+
+
+def test_a_slow_count_on_mariadb_is_cut_off_too(
+    floe_project: FloeProject, mariadb_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from floe_ingestion_dlt import plan as planning
+
+    db = SourceDb(mariadb_db)
+    try:
+        db.execute(
+            f"CREATE VIEW {db.table} AS SELECT 1 AS id, NOW() AS updated "
+            "FROM (SELECT SLEEP(5) AS s) AS slow"
+        )
+        _sql_project(floe_project, db)
+        monkeypatch.setattr(planning, "PREVIEW_TIMEOUT_SECONDS", 0.5)
+
+        source = floe_project.plugin().engine.plan("items")
+    finally:
+        db.dispose()
+
+    assert "max_statement_time exceeded" in source.source_error, source.source_error

@@ -229,8 +229,9 @@ def plan_source(
     try:
         previews = source_type.preview(source_config, context, after, PREVIEW_TIMEOUT_SECONDS)
     except Exception as exc:  # the plan says why; the run would meet the same
-        text = str(getattr(exc, "orig", None) or exc).splitlines()
-        detail = f"{type(exc).__name__}: {text[0] if text else ''}"
+        cause = getattr(exc, "orig", None) or exc  # a database driver's own error
+        text = str(cause).splitlines()
+        detail = f"{type(cause).__name__}: {text[0] if text else ''}"
         error = "cannot be asked: " + redact(detail, secret_values(source.config))[:300]
         previews = {}
     dest = source.destination
