@@ -400,3 +400,56 @@ def test_a_slow_count_on_mariadb_is_cut_off_too(
         db.dispose()
 
     assert "max_statement_time exceeded" in source.source_error, source.source_error
+
+
+@pytest.mark.parametrize("contract", ["freeze", "discard_value"])
+def test_the_schema_contract_is_judged_on_type_changes_as_the_run_judges_it(
+    floe_project: FloeProject, pg: SourceDb, contract: str
+) -> None:
+    t = pg.table
+    pg.execute(
+        f"CREATE TABLE {t} (id bigint PRIMARY KEY, qty smallint, amount numeric(10,2), "
+        "name varchar(5), updated timestamp)",
+        f"INSERT INTO {t} VALUES (1, 1, 1.25, 'a', '2024-01-01')",
+    )
+    _sql_project(floe_project, pg)
+    text = floe_project.file.read_text().replace("{namespace: bronze}", "")
+    floe_project.file.write_text(
+        text.replace(
+            "destination: ", f"destination: {{namespace: bronze, schema_contract: {contract}}}"
+        )
+    )
+    floe_project.run()
+    pg.execute(
+        f"ALTER TABLE {t} ALTER COLUMN qty TYPE bigint, ALTER COLUMN amount TYPE numeric(14,2), "
+        "ALTER COLUMN name TYPE varchar(9)",
+        f"INSERT INTO {t} VALUES (2, 2, 2.25, 'b', '2024-02-01')",
+    )
+
+    plan = floe_project.plugin().engine.plan("items")
+
+    rows = {r.column: (r.change, r.outcome) for r in plan.tables[0].diff}
+    judged = (
+        "contract violation (freeze)" if contract == "freeze" else "values dropped (discard_value)"
+    )
+    assert rows == {
+        "qty": ("promote", "promoted"),  # dlt's column type is bigint either way
+        "amount": ("promote", judged),
+        "name": ("retype", judged),  # text(5) to text(9): the same Iceberg string
+    }
+    outcome = floe_project.plugin().load("items")
+    if contract == "freeze":
+        assert plan.refusals == (
+            f"bronze.{t}: column amount changes type from decimal(10, 2) to decimal(14, 2), "
+            "which schema_contract: freeze refuses",
+            f"bronze.{t}: column name changes type from text(5) to text(9), which "
+            "schema_contract: freeze refuses",
+        )
+        assert not outcome.ok
+        assert "Can't evolve column type of `amount`" in str(outcome.error)
+    else:
+        assert plan.refusals == ()
+        assert outcome.ok, outcome.error
+        landed = {r["id"]: r for r in floe_project.read(f"bronze.{t}").to_pylist()}
+        assert (landed[2]["qty"], landed[2]["amount"], landed[2]["name"]) == (2, None, None)
+        assert _columns(floe_project, t)["amount"] == "decimal(10, 2)"

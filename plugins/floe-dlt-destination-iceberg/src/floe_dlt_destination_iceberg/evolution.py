@@ -41,6 +41,8 @@ def column_changes(table: Table, incoming: pa.Schema) -> tuple[ColumnChange, ...
     changes: list[ColumnChange] = []
     for field in _compatible(incoming):
         before = _field_type(existing, field.name)
+        if before is not None and before == _arrow_type(field):
+            continue  # the same type: nothing to evolve (and no table metadata copied)
         rescaled = _rescaled(existing, field)
         if rescaled:
             changes.append(ColumnChange(field.name, "refuse", before, _arrow_type(field), rescaled))

@@ -46,8 +46,10 @@ def preview(
                 )
                 query, how = _count(table, cursor, after.get(table.name), config.initial_value)
                 rows = connection.execute(query).scalar_one()
-                schema = _landing_schema(table, plans, config, connection)
-                previews[table.name] = ReadPreview(rows=int(rows), how=how, schema=schema)
+                schema, columns = _landing_schema(table, plans, config, connection)
+                previews[table.name] = ReadPreview(
+                    rows=int(rows), how=how, schema=schema, columns=columns
+                )
             connection.rollback()
     finally:
         engine.dispose()
@@ -84,21 +86,25 @@ def _landing_schema(
     plans: dict[str, ColumnPlan],
     config: SqlDatabaseConfig,
     connection: sa.Connection,
-) -> pa.Schema:
+) -> tuple[pa.Schema, dict[str, dict[str, Any]]]:
     """The columns as a load lands them, named as dlt names them: each planned column as its
     plan converts it; the others as the backend reads them (connectorx: its own Arrow types,
-    asked with a query that returns no row; otherwise dlt's types for the reflected columns)."""
+    asked with a query that returns no row; otherwise dlt's types for the reflected columns).
+    With the dlt column hints the resource declares (reflected, then the plans')."""
     from dlt.sources.sql_database.schema_types import table_to_columns
     from floe_ingestion_dlt._dlt_adapter import arrow_type, naming
 
     hints = table_to_columns(table, "full_with_precision")
     read = _connectorx_types(table, plans, connection) if _connectorx(config) else {}
     fields = []
+    declared: dict[str, dict[str, Any]] = {}
     for column in table.columns:
         plan = plans.get(column.name)
         hint: dict[str, Any] = dict(hints.get(column.name) or {"name": column.name})
         if plan is not None and "data_type" in plan.hint:
             hint.update(plan.hint)
+        name = naming().normalize_identifier(column.name)
+        declared[name] = {**hint, "name": name}
         if plan is not None and plan.arrow is not None:
             kind = plan.arrow
         elif column.name in read and (plan is None or "data_type" not in plan.hint):
@@ -107,8 +113,8 @@ def _landing_schema(
             kind = arrow_type(hint, "UTC")
         else:
             continue  # typed by the values read
-        fields.append(pa.field(naming().normalize_identifier(column.name), kind))
-    return pa.schema(fields)
+        fields.append(pa.field(name, kind))
+    return pa.schema(fields), declared
 
 
 def _connectorx(config: SqlDatabaseConfig) -> bool:

@@ -23,6 +23,7 @@ __all__ = [
     "naming",
     "pending_load_ids",
     "settle_interrupted_run",
+    "stored_schema",
     "stored_state",
 ]
 
@@ -47,6 +48,7 @@ PRIVATE_NAMES = (
     "dlt.Pipeline._get_normalize_storage",
     "dlt's pipeline working folder layout (normalize/extracted, load/new|normalized|loaded)",
     "dlt's pipeline working folder layout (state.json, read by floe ingest plan)",
+    "dlt's pipeline working folder layout (schemas/<name>.schema.json, read by floe ingest plan)",
 )
 
 #: Where dlt saves files atomically (a temporary file named by 16 hex digits, or 32 when it
@@ -123,6 +125,27 @@ def stored_state(pipelines_dir: Path, name: str) -> dict[str, Any]:
         return {}
     decoded = custom_pua_decode_nested(json.loads(text))
     return decoded if isinstance(decoded, dict) else {}
+
+
+def stored_schema(pipelines_dir: Path, name: str) -> Any:
+    """The default dlt schema of pipeline ``name`` as its last run left it (a
+    ``dlt.Schema``), read without opening the pipeline; ``None`` when there is none.
+
+    Private: dlt keeps it in ``<pipelines_dir>/<name>/schemas/<schema name>.schema.json``, the
+    schema name being the state's ``default_schema_name``.
+    """
+    from dlt.common.json import json
+    from dlt.common.schema import Schema
+
+    schema_name = stored_state(pipelines_dir, name).get("default_schema_name")
+    if not isinstance(schema_name, str):
+        return None
+    path = pipelines_dir / name / "schemas" / f"{schema_name}.schema.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return Schema.from_dict(json.loads(text))
 
 
 def pending_load_ids(pipelines_dir: Path, name: str) -> list[str]:

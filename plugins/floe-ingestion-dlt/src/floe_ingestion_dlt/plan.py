@@ -12,8 +12,8 @@ from floe_core.spec import SourceSpec
 from pydantic import BaseModel
 
 from floe_ingestion_dlt.config import cursor_field, pipeline_name
+from floe_ingestion_dlt.schema_diff import DiffRow, contract_filters, diff_rows
 from floe_ingestion_dlt.types import (
-    ColumnChange,
     DestinationSettings,
     DestinationType,
     ReadPreview,
@@ -43,35 +43,14 @@ class TablePlan:
     unknown_reads: str = ""  # why the reads are unknown
     layout: TableLayout = field(default_factory=TableLayout)
 
-    def column_outcome(self, change: ColumnChange) -> str:
-        """What the run does with one column change, the schema contract applied."""
-        if change.change == "refuse":
-            return "refused"
-        if change.change == "promote":
-            return "promoted"
-        if self.schema_contract == "freeze":
-            return "contract violation (freeze)"
-        if self.schema_contract == "discard_value":
-            return "values dropped (discard_value)"
-        return "added"
+    #: the columns a run would change, with what becomes of each
+    diff: tuple[DiffRow, ...] = ()
 
     @property
     def refusals(self) -> tuple[str, ...]:
         """One line per reason the run would be refused, naming table and column."""
-        lines: list[str] = []
+        lines = [row.refusal(self.table) for row in self.diff if row.refused]
         if self.state is not None:
-            for change in self.state.column_changes:
-                outcome = self.column_outcome(change)
-                if outcome == "refused":
-                    lines.append(
-                        f"{self.table}: column {change.column} cannot change from "
-                        f"{change.before} to {change.after} ({change.reason})"
-                    )
-                elif outcome.startswith("contract violation"):
-                    lines.append(
-                        f"{self.table}: new column {change.column} ({change.after}) violates "
-                        "schema_contract: freeze"
-                    )
             if self.state.layout_refused:
                 lines.append(self.state.layout_refused)
         elif self.preview is not None and self.preview.schema is not None:
@@ -103,17 +82,7 @@ class TablePlan:
                 "bytes": preview.bytes if preview else None,
                 "how": preview.how if preview else self.unknown_reads,
             },
-            "schema_diff": [
-                {
-                    "column": c.column,
-                    "change": c.change,
-                    "before": c.before,
-                    "after": c.after,
-                    "outcome": self.column_outcome(c),
-                    "reason": c.reason or None,
-                }
-                for c in (state.column_changes if state else ())
-            ],
+            "schema_diff": [row.as_dict() for row in self.diff],
             "new_columns": _new_columns(self),
             "layout_changes": list(state.layout_changes) if state else _new_layout(self),
             "checks": list(self.checks),
@@ -218,7 +187,7 @@ def plan_source(
     pipelines_dir: Path,
 ) -> SourcePlan:
     """The plan of ``source`` for its ``resources``."""
-    from floe_ingestion_dlt._dlt_adapter import pending_load_ids, stored_state
+    from floe_ingestion_dlt._dlt_adapter import pending_load_ids, stored_schema, stored_state
     from floe_ingestion_dlt.loading import redact, secret_values
 
     name = pipeline_name(source)
@@ -237,16 +206,23 @@ def plan_source(
     dest = source.destination
     layout = TableLayout.parse(dest.partition_by, dest.sort_by)
     unknown = error or f"unknown: a {source.type} source cannot tell without reading"
+    schema = stored_schema(pipelines_dir, name)
     tables = []
     for resource in resources:
         table = table_name_of(source, resource)
         preview = previews.get(resource)
         incoming = preview.schema if preview is not None else None
+        now = destination.describe_table(settings, table, incoming, layout)
+        columns = preview.columns if preview is not None else None
+        bare = table.rpartition(".")[2]
+        contract = contract_filters(schema, bare, columns, dest.schema_contract)
+        changes = now.column_changes if now is not None else ()
         tables.append(
             TablePlan(
                 table=table,
                 resource=resource,
-                state=destination.describe_table(settings, table, incoming, layout),
+                state=now,
+                diff=diff_rows(changes, contract, dest.schema_contract, schema, bare, columns),
                 cursor_field=cursors[resource][0],
                 reads_after=cursors[resource][1],
                 checks=tuple(

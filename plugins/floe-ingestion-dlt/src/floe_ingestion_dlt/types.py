@@ -81,6 +81,9 @@ class ReadPreview:
     how: str = ""  # how the estimate was made (``count(*) where ...``), or why there is none
     #: the columns as they would land (named as dlt names them); ``None``: known only by reading
     schema: ArrowSchema | None = None
+    #: dlt's column hints the resource declares (by the same names), which dlt's schema
+    #: contract compares with the stored schema; ``None``: known only by reading
+    columns: dict[str, dict[str, Any]] | None = None
 
 
 class SourceType(ABC):
