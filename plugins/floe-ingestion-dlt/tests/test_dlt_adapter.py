@@ -80,6 +80,23 @@ def test_the_stored_state_is_the_state_dlt_reports(floe_project: FloeProject) ->
     assert pending_load_ids(engine.pipelines_dir, pipeline.pipeline_name) == []
 
 
+def test_the_stored_schema_is_the_schema_dlt_reports(floe_project: FloeProject) -> None:
+    """``schemas/<name>.schema.json`` in the pipeline's folder is the pipeline's default schema
+    (the one ``floe ingest plan`` judges the schema contract against)."""
+    from floe_ingestion_dlt._dlt_adapter import stored_schema
+
+    floe_project.sqlite_events(3)
+    floe_project.run()
+    engine = floe_project.plugin().engine
+    pipeline = engine.pipeline("events").pipeline
+    stored = stored_schema(engine.pipelines_dir, pipeline.pipeline_name)
+    assert stored is not None, (
+        "dlt no longer keeps its schema in <name>/schemas/<schema>.schema.json"
+    )
+    assert stored.name == pipeline.default_schema.name
+    assert stored.tables["events"]["columns"] == pipeline.default_schema.tables["events"]["columns"]
+
+
 def _internal_names() -> tuple[str, ...]:
     from floe_ingestion_dlt._dlt_adapter import INTERNAL_NAMES
 
