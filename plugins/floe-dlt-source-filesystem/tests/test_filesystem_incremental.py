@@ -112,3 +112,19 @@ def test_plan_counts_the_files_newer_than_the_stored_cursor(
     assert (table.preview.files, table.preview.bytes) == (1, new_file.stat().st_size)
     assert table.preview.rows is None  # known only by reading the files
     assert floe_project.run().rows_loaded == 3
+
+
+def test_plan_of_a_glob_matching_nothing_says_the_run_would_fail(
+    floe_project: FloeProject, local_files: Files
+) -> None:
+    _day(local_files, 1, range(1, 3), age=300)
+    _source(floe_project, "append")
+    floe_project.file.write_text(floe_project.file.read_text().replace("day_*", "week_*"))
+
+    plan = floe_project.plugin().engine.plan("files")
+
+    assert plan.refusals == (
+        "source files: cannot be asked: IngestionError: source 'files': config.file_glob: "
+        f"'week_*.csv' matches no file under {floe_project.root / 'data'}; set allow_empty: "
+        "true if the folder may be empty",
+    )

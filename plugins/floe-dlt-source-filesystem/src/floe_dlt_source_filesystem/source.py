@@ -111,6 +111,15 @@ def _open_filesystem(
     return s3fs.S3FileSystem(skip_instance_cache=True, use_listings_cache=False, **options)
 
 
+def _no_files(config: FilesystemConfig, context: SourceContext, bucket_url: str) -> IngestionError:
+    return IngestionError(
+        f"source {context.source_name!r}: config.file_glob: {config.file_glob!r} matches no "
+        f"file under {bucket_url}; set allow_empty: true if the folder may be empty",
+        source_type="filesystem",
+        category=ErrorCategory.CONFIGURATION,
+    )
+
+
 class FilesystemSource(SourceType):
     """CSV, JSON Lines and Parquet files in a local folder or an S3 bucket."""
 
@@ -160,13 +169,7 @@ class FilesystemSource(SourceType):
         # check needs a listing of its own (the same glob dlt uses).
         if next(iter(glob_files(fs, bucket_url, config.file_glob)), None) is None:
             if not config.allow_empty:
-                raise IngestionError(
-                    f"source {context.source_name!r}: config.file_glob: {config.file_glob!r} "
-                    f"matches no file under {bucket_url}; set allow_empty: true if the folder "
-                    "may be empty",
-                    source_type=self.name,
-                    category=ErrorCategory.CONFIGURATION,
-                )
+                raise _no_files(config, context, bucket_url)
             get_logger().warning(
                 "no_files_matched",
                 source=context.source_name,
@@ -236,11 +239,10 @@ class FilesystemSource(SourceType):
         bucket_url = resolve_bucket_url(config, context.project_dir)
         fs = _open_filesystem(config, context.storage, timeout)
         since = after.get(name) if self._incremental(config, context) else None
-        files = [
-            f
-            for f in glob_files(fs, bucket_url, config.file_glob)
-            if since is None or f["modification_date"] > since
-        ]
+        listed = list(glob_files(fs, bucket_url, config.file_glob))
+        if not listed and not config.allow_empty:
+            raise _no_files(config, context, bucket_url)  # the run would fail the same way
+        files = [f for f in listed if since is None or f["modification_date"] > since]
         how = f"{config.file_glob!r} under {bucket_url}" + (
             f", modified after {since}" if since is not None else ""
         )
