@@ -453,3 +453,29 @@ def test_the_schema_contract_is_judged_on_type_changes_as_the_run_judges_it(
         landed = {r["id"]: r for r in floe_project.read(f"bronze.{t}").to_pylist()}
         assert (landed[2]["qty"], landed[2]["amount"], landed[2]["name"]) == (2, None, None)
         assert _columns(floe_project, t)["amount"] == "decimal(10, 2)"
+
+
+def test_plan_on_a_new_postgresql_catalog_creates_no_catalog_table(tmp_path: Path) -> None:
+    import contextlib
+
+    import sqlalchemy as sa
+    from floe_testing.fixtures.databases import engine_url, postgres_database
+
+    with contextlib.contextmanager(postgres_database)() as catalog_db:
+        orders_db(tmp_path, good_rows(range(1, 4)))
+        url = engine_url(catalog_db.url)
+        project = FloeProject(tmp_path, f"catalog: {{type: sql, uri: '{url}', warehouse: wh}}\n")
+        write_project(project)
+
+        result = floe("ingest", "plan", "--json", cwd=tmp_path)
+
+        assert result.returncode == 0, result.stderr
+        [orders] = json.loads(result.stdout)["sources"][0]["tables"]
+        assert (orders["exists"], orders["estimate"]["rows"]) == (False, 3)
+        engine = sa.create_engine(url)
+        try:
+            assert sa.inspect(engine).get_table_names() == []
+        finally:
+            engine.dispose()
+        assert not (tmp_path / ".floe").exists()
+        assert not (tmp_path / "wh").exists()

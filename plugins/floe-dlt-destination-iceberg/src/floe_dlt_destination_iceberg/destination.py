@@ -283,7 +283,11 @@ class IcebergDestination(DestinationType):
         embedded = properties["type"] == "sql" and uri.startswith("sqlite:///")
         if embedded and not Path(uri.removeprefix("sqlite:///")).exists():
             return None  # opening it would create the embedded catalog
+        if properties["type"] == "sql":  # never create a SQL catalog's own tables
+            properties = {**properties, "init_catalog_tables": "false"}
         catalog = catalog_from(settings.catalog.name, properties)
+        if properties["type"] == "sql" and not _has_catalog_tables(catalog):
+            return None
         try:
             table = catalog.load_table(_split(name))
         except (NoSuchTableError, NoSuchNamespaceError):
@@ -307,6 +311,13 @@ class IcebergDestination(DestinationType):
         from floe_dlt_destination_iceberg.publish import publish
 
         return publish(open_catalog(settings).load_table(_split(name)), branch)
+
+
+def _has_catalog_tables(catalog: Any) -> bool:
+    """Whether a SQL catalog's database holds its tables (a new one has none yet)."""
+    import sqlalchemy as sa
+
+    return bool(sa.inspect(catalog.engine).has_table("iceberg_tables"))
 
 
 def _with_changes(
