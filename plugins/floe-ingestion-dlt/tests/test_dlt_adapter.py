@@ -114,11 +114,13 @@ def test_the_internal_dlt_name_exists(name: str) -> None:
 def test_the_adapter_names_tables_and_types_as_dlt_does(tmp_path: Path) -> None:
     import fsspec
     import pyarrow as pa
-    from floe_ingestion_dlt._dlt_adapter import arrow_type, glob_files, naming
+    from floe_ingestion_dlt._dlt_adapter import arrow_type, glob_files, naming, openable_files
 
     assert naming().normalize_table_identifier("Customer Orders") == "customer_orders"
     (tmp_path / "a.csv").write_text("x\n1\n")
     (tmp_path / "b.txt").write_text("")
     listed = list(glob_files(fsspec.filesystem("file"), tmp_path.as_uri(), "*.csv"))
     assert [f["file_name"] for f in listed] == ["a.csv"]
+    [opened] = openable_files(fsspec.filesystem("file"), tmp_path.as_uri(), "*.csv")
+    assert opened.read_bytes() == b"x\n1\n"
     assert arrow_type({"name": "n", "data_type": "bigint"}, "UTC") == pa.int64()

@@ -7,7 +7,15 @@ import posixpath
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = ["EXTENSIONS", "FileFormat", "FilesystemConfig"]
 
@@ -40,6 +48,13 @@ class FilesystemConfig(BaseModel):
         "s3://bucket/prefix",
     )
     file_glob: str = Field(default="*", min_length=1, description="files to read, e.g. *.csv")
+    path_template: str | None = Field(
+        default=None,
+        min_length=1,
+        description="instead of file_glob, files named by their dates, e.g. "
+        "events/{date:%Y-%m-%d}/*.parquet: a time window (partitions:) reads the files of its "
+        "dates; file_glob becomes the template with each {date:...} as *",
+    )
     format: FileFormat | None = Field(
         default=None,
         validate_default=True,
@@ -67,6 +82,35 @@ class FilesystemConfig(BaseModel):
     aws_secret_access_key: SecretStr | None = Field(default=None, validate_default=True)
     endpoint_url: str | None = None
     region_name: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _glob_of_template(cls, data: object) -> object:
+        """``file_glob`` of a ``path_template``: every file the template can name (an invalid
+        template is reported by its own validator)."""
+        if not isinstance(data, dict) or "file_glob" in data:
+            return data
+        template = data.get("path_template")
+        if not isinstance(template, str):
+            return data
+        from floe_dlt_source_filesystem.windows import template_glob
+
+        try:
+            return {**data, "file_glob": template_glob(template)}
+        except ValueError:
+            return data
+
+    @field_validator("path_template")
+    @classmethod
+    def _template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        from floe_dlt_source_filesystem.windows import template_glob, template_unit
+
+        template_unit(value)
+        if info.data.get("file_glob") != template_glob(value):
+            raise ValueError("give file_glob or path_template, not both")
+        return value
 
     @field_validator("bucket_url")
     @classmethod

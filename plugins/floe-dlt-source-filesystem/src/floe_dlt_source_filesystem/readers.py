@@ -12,6 +12,9 @@ from typing import Any, Literal
 import dlt
 from dlt.common import json
 from floe_ingestion_dlt.errors import SourceDataError
+from floe_ingestion_dlt.types import ColumnWindow
+
+from floe_dlt_source_filesystem.windows import inside_window
 
 __all__ = [
     "CsvTypeConflictError",
@@ -60,6 +63,7 @@ def read_csv(
     header: bool,
     encoding: str,
     type_conflicts: CsvTypeConflicts = "string",
+    window: ColumnWindow | None = None,
 ) -> Iterator[Any]:
     """CSV files as Arrow record batches; column types are inferred by pyarrow.
 
@@ -74,7 +78,7 @@ def read_csv(
         [(describe(item), options.infer(item)) for item in files], type_conflicts
     )
     for item in files:
-        yield from options.read(item, column_types)
+        yield from inside_window(options.read(item, column_types), window, describe(item))
 
 
 class _CsvOptions:
@@ -214,32 +218,37 @@ def _check_text_columns(schema: Any, name: str, encoding: str) -> None:
 
 
 @dlt.transformer(name="read_jsonl")
-def read_jsonl(items: Iterable[FileItem], encoding: str) -> Iterator[list[dict[str, Any]]]:
+def read_jsonl(
+    items: Iterable[FileItem], encoding: str, window: ColumnWindow | None = None
+) -> Iterator[list[dict[str, Any]]]:
     """JSON Lines files as records, one JSON object a line; blank lines are skipped."""
     for item in items:
-        if _is_empty(item):
-            continue
-        name = describe(item)
-        chunk: list[dict[str, Any]] = []
-        number = 0
-        binary = encoding == "utf-8"
-        options: dict[str, Any] = {} if binary else {"encoding": encoding}
-        with item.open(mode="rb" if binary else "rt", **options) as stream:
-            try:
-                for number, line in enumerate(stream, start=1):
-                    record = _parse_line(line, number, name)
-                    if record is None:
-                        continue
-                    chunk.append(record)
-                    if len(chunk) >= _JSONL_CHUNK_ROWS:
-                        yield chunk
-                        chunk = []
-            except UnicodeDecodeError as exc:
-                raise _data_error(
-                    f"{name}, line {number + 1}: not valid {encoding} text: set config.encoding"
-                ) from exc
-        if chunk:
-            yield chunk
+        if not _is_empty(item):
+            yield from inside_window(_jsonl_chunks(item, encoding), window, describe(item))
+
+
+def _jsonl_chunks(item: FileItem, encoding: str) -> Iterator[list[dict[str, Any]]]:
+    name = describe(item)
+    chunk: list[dict[str, Any]] = []
+    number = 0
+    binary = encoding == "utf-8"
+    options: dict[str, Any] = {} if binary else {"encoding": encoding}
+    with item.open(mode="rb" if binary else "rt", **options) as stream:
+        try:
+            for number, line in enumerate(stream, start=1):
+                record = _parse_line(line, number, name)
+                if record is None:
+                    continue
+                chunk.append(record)
+                if len(chunk) >= _JSONL_CHUNK_ROWS:
+                    yield chunk
+                    chunk = []
+        except UnicodeDecodeError as exc:
+            raise _data_error(
+                f"{name}, line {number + 1}: not valid {encoding} text: set config.encoding"
+            ) from exc
+    if chunk:
+        yield chunk
 
 
 def _parse_line(line: bytes | str, number: int, name: str) -> dict[str, Any] | None:
@@ -259,25 +268,28 @@ def _parse_line(line: bytes | str, number: int, name: str) -> dict[str, Any] | N
 
 
 @dlt.transformer(name="read_parquet")
-def read_parquet(items: Iterable[FileItem]) -> Iterator[Any]:
+def read_parquet(items: Iterable[FileItem], window: ColumnWindow | None = None) -> Iterator[Any]:
     """Parquet files as Arrow record batches, types as written; view and large types (as
     arrow-rs based tools write them) become the plain types Iceberg stores, at every depth."""
+    for item in items:
+        if not _is_empty(item):
+            yield from inside_window(_parquet_batches(item), window, describe(item))
+
+
+def _parquet_batches(item: FileItem) -> Iterator[Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    for item in items:
-        if _is_empty(item):
-            continue
-        with item.open(mode="rb") as stream:
-            try:
-                parquet = pq.ParquetFile(stream)
-                schema = parquet.schema_arrow
-                plain = pa.schema([f.with_type(plain_type(f.type)) for f in schema])
-                for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
-                    if batch.num_rows:
-                        yield batch if plain == schema else batch.cast(plain)
-            except pa.ArrowInvalid as exc:
-                raise _data_error(f"{describe(item)}: not a readable Parquet file: {exc}") from exc
+    with item.open(mode="rb") as stream:
+        try:
+            parquet = pq.ParquetFile(stream)
+            schema = parquet.schema_arrow
+            plain = pa.schema([f.with_type(plain_type(f.type)) for f in schema])
+            for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+                if batch.num_rows:
+                    yield batch if plain == schema else batch.cast(plain)
+        except pa.ArrowInvalid as exc:
+            raise _data_error(f"{describe(item)}: not a readable Parquet file: {exc}") from exc
 
 
 def plain_type(arrow_type: Any) -> Any:

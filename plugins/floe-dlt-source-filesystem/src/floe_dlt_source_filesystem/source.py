@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,12 +13,19 @@ from floe_core.spec import StorageSpec
 from floe_ingestion_dlt.errors import ErrorCategory, IngestionError, PipelineConfigurationError
 from floe_ingestion_dlt.hints import apply_destination_hints
 from floe_ingestion_dlt.observability import get_logger
-from floe_ingestion_dlt.types import DltSource, ReadPreview, SourceContext, SourceType
+from floe_ingestion_dlt.types import (
+    ColumnWindow,
+    DltSource,
+    ReadPreview,
+    SourceContext,
+    SourceType,
+)
 from pydantic import BaseModel
 
 from floe_dlt_source_filesystem.config import FilesystemConfig
+from floe_dlt_source_filesystem.windows import modified_in, window_globs
 
-__all__ = ["FilesystemSource", "resolve_bucket_url", "s3_options", "table_name"]
+__all__ = ["FilesystemSource", "resolve_bucket_url", "s3_options", "table_name", "window_files"]
 
 _INSTALL = "pip install floe-dlt-source-filesystem"
 
@@ -120,6 +127,43 @@ def _no_files(config: FilesystemConfig, context: SourceContext, bucket_url: str)
     )
 
 
+def window_files(
+    template: str, bucket_url: str, fs: FileSystem, window: ColumnWindow, per_page: int
+) -> Any:
+    """A dlt resource listing the files ``template`` names for the window's dates, in pages
+    of ``per_page`` (as dlt's ``filesystem`` resource lists one glob).
+
+    Raises:
+        PipelineConfigurationError: the template's paths span more than one window.
+    """
+    import dlt
+    from floe_ingestion_dlt._dlt_adapter import openable_files
+
+    globs = window_globs(template, window)
+    if globs is None:
+        raise PipelineConfigurationError(
+            f"config.path_template: {template!r} names files of a longer time than the window "
+            f"[{window.start:%Y-%m-%d %H:%M}, {window.end:%Y-%m-%d %H:%M}): give it the "
+            "window's finest date part (%d for days, %H for hours), or make partitions.every "
+            "as long as its paths",
+            source_type="filesystem",
+        )
+
+    @dlt.resource(name="window_files")
+    def listed() -> Iterator[list[Any]]:
+        page: list[Any] = []
+        for glob in globs:
+            for item in openable_files(fs, bucket_url, glob):
+                page.append(item)
+                if len(page) >= per_page:
+                    yield page
+                    page = []
+        if page:
+            yield page
+
+    return listed()
+
+
 class FilesystemSource(SourceType):
     """CSV, JSON Lines and Parquet files in a local folder or an S3 bucket."""
 
@@ -153,13 +197,6 @@ class FilesystemSource(SourceType):
 
         from floe_dlt_source_filesystem import readers
 
-        if context.window is not None:
-            raise PipelineConfigurationError(
-                f"source {context.source_name!r}: partitions: a filesystem source cannot load "
-                "time windows (its files are not read by a column's range); remove partitions:",
-                source_type=self.name,
-            )
-
         assert isinstance(config, FilesystemConfig)  # nosec B101  # narrows the type; checked upstream
         self._check_table_name(config, context)
         incremental = self._incremental(config, context)
@@ -178,12 +215,18 @@ class FilesystemSource(SourceType):
             )
         # CSV column types are reconciled across the files of one page: make it every file
         per_page = _CSV_FILES_PER_PAGE if config.file_format == "csv" else _FILES_PER_PAGE
-        files = filesystem(
-            bucket_url=bucket_url,
-            credentials=fs,
-            file_glob=config.file_glob,
-            files_per_page=per_page,
-        )
+        window = context.window
+        if window is not None and config.path_template is not None:
+            files = window_files(config.path_template, bucket_url, fs, window, per_page)
+        else:
+            files = filesystem(
+                bucket_url=bucket_url,
+                credentials=fs,
+                file_glob=config.file_glob,
+                files_per_page=per_page,
+            )
+            if window is not None:
+                files.add_filter(modified_in(window))
         if incremental:
             files.apply_hints(incremental=dlt.sources.incremental("modification_date"))
         reader: Any
@@ -193,11 +236,12 @@ class FilesystemSource(SourceType):
                 header=config.header,
                 encoding=config.encoding,
                 type_conflicts=config.csv_type_conflicts,
+                window=window,
             )
         elif config.file_format == "jsonl":
-            reader = readers.read_jsonl(encoding=config.encoding)
+            reader = readers.read_jsonl(encoding=config.encoding, window=window)
         else:
-            reader = readers.read_parquet()
+            reader = readers.read_parquet(window=window)
         resource = (files | reader).with_name(table_name(config, context))
         return apply_destination_hints(resource, context)
 
@@ -211,7 +255,17 @@ class FilesystemSource(SourceType):
             )
 
     def _incremental(self, config: FilesystemConfig, context: SourceContext) -> bool:
-        """By modification time: on by default for append, never silently for replace."""
+        """By modification time: on by default for append, never silently for replace; never
+        for a window run, which reads its window's files each time."""
+        if context.window is not None:
+            if config.incremental:
+                raise PipelineConfigurationError(
+                    f"source {context.source_name!r}: config.incremental: a partitioned source "
+                    "reads each window's files whenever the window runs (its rerun replaces the "
+                    "window); remove incremental",
+                    source_type=self.name,
+                )
+            return False
         if config.incremental is None:
             return context.write_mode == "append"
         if config.incremental and context.write_mode == "replace":

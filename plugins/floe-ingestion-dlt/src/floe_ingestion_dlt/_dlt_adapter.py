@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "as_dlt_source",
     "glob_files",
     "naming",
+    "openable_files",
     "pending_load_ids",
     "settle_interrupted_run",
     "stored_schema",
@@ -36,6 +38,8 @@ INTERNAL_NAMES = (
     "dlt.common.normalizers.naming.snake_case.NamingConvention",
     # the glob dlt's filesystem source lists files with, to list the same files
     "dlt.common.storages.fsspec_filesystem.glob_files",
+    # a listed file as dlt's filesystem resource yields it (openable), for listings of our own
+    "dlt.common.storages.fsspec_filesystem.FileItemDict",
     # the Arrow type dlt gives a column of a dlt type, under the running destination's caps
     "dlt.common.libs.pyarrow.get_py_arrow_datatype",
     "dlt.common.configuration.container.Container",
@@ -171,6 +175,14 @@ def glob_files(fs: Any, bucket_url: str, pattern: str) -> Any:
     from dlt.common.storages.fsspec_filesystem import glob_files as dlt_glob
 
     return dlt_glob(fs, bucket_url, pattern)
+
+
+def openable_files(fs: Any, bucket_url: str, pattern: str) -> Iterator[Any]:
+    """:func:`glob_files`, each file as dlt's filesystem resource yields it (it can be opened)."""
+    from dlt.common.storages.fsspec_filesystem import FileItemDict
+
+    for item in glob_files(fs, bucket_url, pattern):
+        yield FileItemDict(item, fs)
 
 
 def arrow_type(column: Any, tz: str) -> Any:
