@@ -81,6 +81,11 @@ def test_a_window_reads_the_files_modified_in_it_and_a_rerun_replaces_them(
 
     assert again.rows_loaded == 30
     assert _table(floe_project) == _expected(changed, second)
+    assert local_files.root is not None  # day 2's file goes away: its window is emptied
+    (local_files.root / "events_2.parquet").unlink()
+    emptied = floe_project.run(window=window_at("2024-03-02", "day"))
+    assert emptied.rows_loaded == 0
+    assert _table(floe_project) == _expected(changed)
 
 
 def test_a_path_template_reads_the_files_of_the_windows_dates(
