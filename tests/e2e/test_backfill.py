@@ -29,6 +29,7 @@ START = datetime(2024, 1, 1)
 DAYS = 8
 PER_DAY = 2_000
 AT_ONCE = 4
+pytestmark = pytest.mark.slow
 CATALOGS = pytest.mark.parametrize(
     "floe_project_each_catalog", ["postgresql", "rest"], indirect=True
 )
