@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from floe_core.windows import window_at
+from floe_core.windows import Every, window_at
 from floe_ingestion_dlt import ErrorCategory, IngestionError, PipelineConfigurationError
 from floe_testing.fixtures.ingestion import FloeProject
 
@@ -165,7 +165,7 @@ def test_a_file_with_rows_outside_its_window_is_refused_with_exit_2(
     ],
 )
 def test_windows_that_cannot_work_are_refused(
-    floe_project: FloeProject, local_files: Files, config: str, every: str, message: str
+    floe_project: FloeProject, local_files: Files, config: str, every: Every, message: str
 ) -> None:
     local_files.write("events/2024-03/a.csv", [{"id": 1, "at": "2024-03-01 10:00:00"}])
     local_files.write("a.csv", [{"id": 1, "at": "2024-03-01 10:00:00"}])
