@@ -159,7 +159,8 @@ def test_a_file_with_rows_outside_its_window_is_refused_with_exit_2(
         (
             'path_template: "events/{date:%Y-%m}/*.csv"',
             "day",
-            "config.path_template: 'events/{date:%Y-%m}/*.csv' names files of a longer time",
+            "source 'files': config.path_template: 'events/{date:%Y-%m}/*.csv' names files of "
+            "a longer time than the window [2024-03-01 00:00, 2024-03-02 00:00)",
         ),
         ('file_glob: "*.csv", incremental: true', "day", "config.incremental: a partitioned"),
     ],

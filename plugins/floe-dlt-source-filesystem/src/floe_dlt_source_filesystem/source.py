@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +14,6 @@ from floe_ingestion_dlt.errors import ErrorCategory, IngestionError, PipelineCon
 from floe_ingestion_dlt.hints import apply_destination_hints
 from floe_ingestion_dlt.observability import get_logger
 from floe_ingestion_dlt.types import (
-    ColumnWindow,
     DltSource,
     ReadPreview,
     SourceContext,
@@ -23,9 +22,9 @@ from floe_ingestion_dlt.types import (
 from pydantic import BaseModel
 
 from floe_dlt_source_filesystem.config import FilesystemConfig
-from floe_dlt_source_filesystem.windows import modified_in, window_globs
+from floe_dlt_source_filesystem.windows import modified_in, window_files
 
-__all__ = ["FilesystemSource", "resolve_bucket_url", "s3_options", "table_name", "window_files"]
+__all__ = ["FilesystemSource", "resolve_bucket_url", "s3_options", "table_name"]
 
 _INSTALL = "pip install floe-dlt-source-filesystem"
 
@@ -127,43 +126,6 @@ def _no_files(config: FilesystemConfig, context: SourceContext, bucket_url: str)
     )
 
 
-def window_files(
-    template: str, bucket_url: str, fs: FileSystem, window: ColumnWindow, per_page: int
-) -> Any:
-    """A dlt resource listing the files ``template`` names for the window's dates, in pages
-    of ``per_page`` (as dlt's ``filesystem`` resource lists one glob).
-
-    Raises:
-        PipelineConfigurationError: the template's paths span more than one window.
-    """
-    import dlt
-    from floe_ingestion_dlt._dlt_adapter import openable_files
-
-    globs = window_globs(template, window)
-    if globs is None:
-        raise PipelineConfigurationError(
-            f"config.path_template: {template!r} names files of a longer time than the window "
-            f"[{window.start:%Y-%m-%d %H:%M}, {window.end:%Y-%m-%d %H:%M}): give it the "
-            "window's finest date part (%d for days, %H for hours), or make partitions.every "
-            "as long as its paths",
-            source_type="filesystem",
-        )
-
-    @dlt.resource(name="window_files")
-    def listed() -> Iterator[list[Any]]:
-        page: list[Any] = []
-        for glob in globs:
-            for item in openable_files(fs, bucket_url, glob):
-                page.append(item)
-                if len(page) >= per_page:
-                    yield page
-                    page = []
-        if page:
-            yield page
-
-    return listed()
-
-
 class FilesystemSource(SourceType):
     """CSV, JSON Lines and Parquet files in a local folder or an S3 bucket."""
 
@@ -217,7 +179,7 @@ class FilesystemSource(SourceType):
         per_page = _CSV_FILES_PER_PAGE if config.file_format == "csv" else _FILES_PER_PAGE
         window = context.window
         if window is not None and config.path_template is not None:
-            files = window_files(config.path_template, bucket_url, fs, window, per_page)
+            files = window_files(config.path_template, bucket_url, fs, context, per_page)
         else:
             files = filesystem(
                 bucket_url=bucket_url,

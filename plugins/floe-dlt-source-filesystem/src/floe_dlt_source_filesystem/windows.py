@@ -13,14 +13,15 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from floe_ingestion_dlt.errors import ErrorCategory, IngestionError
-from floe_ingestion_dlt.types import ColumnWindow
+from floe_ingestion_dlt.errors import ErrorCategory, IngestionError, PipelineConfigurationError
+from floe_ingestion_dlt.types import ColumnWindow, SourceContext
 
 __all__ = [
     "inside_window",
     "modified_in",
     "template_glob",
     "template_unit",
+    "window_files",
     "window_globs",
 ]
 
@@ -112,6 +113,45 @@ def window_globs(template: str, window: ColumnWindow) -> list[str] | None:
     if moment != window.end:
         return None
     return list(dict.fromkeys(globs))
+
+
+def window_files(
+    template: str, bucket_url: str, fs: Any, context: SourceContext, per_page: int
+) -> Any:
+    """A dlt resource listing the files ``template`` names for the window's dates, in pages
+    of ``per_page`` (as dlt's ``filesystem`` resource lists one glob).
+
+    Raises:
+        PipelineConfigurationError: the template's paths span more than one window.
+    """
+    import dlt
+    from floe_ingestion_dlt._dlt_adapter import openable_files
+
+    window = context.window
+    assert window is not None  # nosec B101  # narrows the type; checked upstream
+    globs = window_globs(template, window)
+    if globs is None:
+        raise PipelineConfigurationError(
+            f"source {context.source_name!r}: config.path_template: {template!r} names files "
+            f"of a longer time than the window [{window.start:%Y-%m-%d %H:%M}, "
+            f"{window.end:%Y-%m-%d %H:%M}): give it the window's finest date part (%d for "
+            "days, %H for hours), or make partitions.every as long as its paths",
+            source_type="filesystem",
+        )
+
+    @dlt.resource(name="window_files")
+    def listed() -> Iterator[list[Any]]:
+        page: list[Any] = []
+        for glob in globs:
+            for item in openable_files(fs, bucket_url, glob):
+                page.append(item)
+                if len(page) >= per_page:
+                    yield page
+                    page = []
+        if page:
+            yield page
+
+    return listed()
 
 
 def modified_in(window: ColumnWindow) -> Callable[[Any], bool]:
