@@ -18,7 +18,7 @@ from floe_ingestion_dlt import ErrorCategory, IngestionError, PipelineConfigurat
 from floe_testing.fixtures.ingestion import FloeProject
 
 if TYPE_CHECKING:
-    from conftest import Files
+    from conftest import Files, S3Server
 
 MARCH = datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -32,14 +32,16 @@ def _rows(day: int, count: int, name: str = "e") -> list[dict[str, Any]]:
     ]
 
 
-def _source(project: FloeProject, config: str, every: str = "day") -> None:
+def _source(
+    project: FloeProject, config: str, every: str = "day", bucket_url: str = "data"
+) -> None:
     project.write(
         f"""
         ingestion:
           sources:
             - name: files
               type: filesystem
-              config: {{bucket_url: data, {config}}}
+              config: {{bucket_url: '{bucket_url}', {config}}}
               destination: {{namespace: bronze}}
               partitions: {{column: at, start: 2024-03-01, every: {every}}}
         """
@@ -114,11 +116,54 @@ def test_a_path_template_reads_the_files_of_the_windows_dates(
     assert _table(floe_project) == _expected(days[1], days[3])
 
 
+def test_a_path_template_reads_a_windows_files_from_s3(
+    floe_project: FloeProject, s3_files: Files, s3: S3Server
+) -> None:
+    for day in (1, 2):
+        for hour in (0, 23):
+            rows = [{**row, "at": row["at"] + timedelta(hours=hour)} for row in _rows(day, 3)]
+            for row in rows:
+                row["id"] += hour * 10
+            s3_files.write(f"events/2024/03/0{day}/{hour:02d}.parquet", rows)
+    _source(
+        floe_project,
+        f'path_template: "events/{{date:%Y/%m/%d}}/{{date:%H}}.parquet", {s3.source_fields()}',
+        bucket_url=s3_files.url,
+    )
+
+    day_two = floe_project.run(window=window_at("2024-03-02", "day"))
+
+    assert day_two.rows_loaded == 6
+    assert {i // 1000 for i, _ in _table(floe_project)} == {2}
+
+
+def test_a_template_names_the_files_of_each_of_its_periods_in_the_window() -> None:
+    from floe_dlt_source_filesystem.windows import window_globs
+    from floe_ingestion_dlt.types import ColumnWindow
+
+    def globs(template: str, key: str, every: Every) -> list[str] | None:
+        window = window_at(key, every)
+        return window_globs(template, ColumnWindow("at", window.start, window.end))
+
+    assert globs("d={date:%Y-%m-%d}/*", "2024-03-03", "week") == [
+        f"d=2024-03-{day:02d}/*" for day in range(3, 10)
+    ]
+    hourly = globs("{date:%Y%m%d}/{date:%H}/*.csv", "2024-03-01", "day")
+    assert hourly is not None
+    assert (len(hourly), hourly[0], hourly[-1]) == (24, "20240301/00/*.csv", "20240301/23/*.csv")
+    assert globs("{date:%Y-%m}/*.csv", "2024-02-01", "month") == ["2024-02/*.csv"]
+    assert globs("{date:%Y-%m}/*.csv", "2024-02-01", "week") is None  # a week is not a month
+    assert globs("{date:%Y-%m}/*.csv", "2024-02-04", "day") is None
+
+
 def test_a_path_template_table_and_format_come_from_its_glob(floe_project: FloeProject) -> None:
     from floe_dlt_source_filesystem.config import FilesystemConfig
+    from floe_dlt_source_filesystem.source import table_name
+    from floe_ingestion_dlt.types import SourceContext
 
     config = FilesystemConfig(bucket_url="data", path_template="events/{date:%Y/%m/%d}/*.csv")
-    assert (config.file_glob, config.file_format) == ("events/*/*.csv", "csv")
+    assert (config.file_glob, config.file_format) == ("events/*/*/*/*.csv", "csv")
+    assert table_name(config, SourceContext("files", ".")) == "events"
 
 
 def _cli(project: FloeProject, *args: str) -> subprocess.CompletedProcess[str]:

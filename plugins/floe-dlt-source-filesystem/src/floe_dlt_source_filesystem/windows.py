@@ -68,13 +68,14 @@ def template_unit(template: str) -> Unit:
 
 
 def template_glob(template: str) -> str:
-    """The glob of every file the template can give: each ``{date:...}`` field becomes ``*``."""
+    """The glob of every file the template can give: each ``{date:...}`` field becomes ``*``
+    (``*/*/*`` for ``{date:%Y/%m/%d}``: one per folder level it spans)."""
     _fields(template)
     pieces = []
-    for literal, name, _, _ in string.Formatter().parse(template):
+    for literal, name, spec, _ in string.Formatter().parse(template):
         pieces.append(literal)
         if name is not None:
-            pieces.append("*")
+            pieces.append("/".join("*" for _ in (spec or "").split("/")))
     return "".join(pieces)
 
 
