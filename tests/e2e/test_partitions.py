@@ -282,3 +282,44 @@ def test_a_partitioned_sources_schedule_asks_for_the_window_that_ended(
 
     [request] = tick.run_requests or []
     assert request.partition_key == "2024-02-01"
+
+
+def test_a_dagster_partition_run_of_a_filesystem_source_reads_its_windows_files(
+    floe_project: FloeProject,
+) -> None:
+    from dagster import AssetsDefinition, DagsterInstance, materialize
+    from floe_core import compile_spec
+    from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
+
+    for day in (1, 2):
+        folder = floe_project.root / "landing" / f"2024-03-0{day}"
+        folder.mkdir(parents=True)
+        lines = [
+            json.dumps({"id": day * 100 + i, "at": f"2024-03-0{day}T{i:02d}:00:00Z"})
+            for i in range(5 + day)
+        ]
+        (folder / "events.jsonl").write_text("\n".join(lines) + "\n")
+    floe_project.write(
+        """
+        ingestion:
+          sources:
+            - name: files
+              type: filesystem
+              config: {bucket_url: landing, path_template: "{date:%Y-%m-%d}/events.jsonl"}
+              destination: {table: bronze.events}
+              partitions: {column: at, start: 2024-03-01, every: day}
+        """
+    )
+    defs = DagsterOrchestratorPlugin().create_definitions(compile_spec(floe_project.file))
+    [assets] = list(defs.assets or [])
+    assert isinstance(assets, AssetsDefinition)
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [assets], resources=defs.resources, instance=instance, partition_key="2024-03-02"
+        )
+
+    assert result.success
+    [event] = result.get_asset_materialization_events()
+    assert event.step_materialization_data.materialization.metadata["rows_loaded"].value == 7
+    assert sorted(floe_project.read("bronze.events")["id"].to_pylist()) == list(range(200, 207))
