@@ -26,9 +26,9 @@ ROUNDS = int(os.environ.get("FLOE_RACE_ROUNDS", "30"))
 def _verify(catalog_props: dict[str, str], namespace: str) -> None:
     from floe_dlt_destination_iceberg.catalog import catalog_from
 
-    catalog = catalog_from("floe", catalog_props)
-    assert catalog.namespace_exists(namespace)
-    names = sorted(name for _, name in catalog.list_tables(namespace))
+    with catalog_from("floe", catalog_props) as catalog:
+        assert catalog.namespace_exists(namespace)
+        names = sorted(name for _, name in catalog.list_tables(namespace))
     assert names == sorted([*(f"own_{i}" for i in range(WORKERS)), "shared"])
 
 

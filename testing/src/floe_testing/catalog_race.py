@@ -45,11 +45,11 @@ def _worker(
             results.put((number, index, "barrier broken"))
             continue
         try:
-            catalog = catalog_from("floe", properties)
-            ensure_namespace(catalog, namespace)
-            create_table(catalog, f"{namespace}.own_{index}", schema=schema)
-            shared = create_table(catalog, f"{namespace}.shared", schema=schema)
-            assert shared.schema().column_names == ["id", "name"]
+            with catalog_from("floe", properties) as catalog:  # closes its connections
+                ensure_namespace(catalog, namespace)
+                create_table(catalog, f"{namespace}.own_{index}", schema=schema)
+                shared = create_table(catalog, f"{namespace}.shared", schema=schema)
+                assert shared.schema().column_names == ["id", "name"]
             results.put((number, index, None))
         except Exception as error:
             last = traceback.format_exception_only(type(error), error)[-1].strip()
