@@ -106,7 +106,8 @@ class IcebergDestination(DestinationType):
 
     def prepare(self, settings: DestinationSettings, namespace: str) -> None:
         """Create the namespace once, before dlt's parallel load jobs race to do it."""
-        ensure_namespace(open_catalog(settings), namespace)
+        with open_catalog(settings) as catalog:
+            ensure_namespace(catalog, namespace)
 
     def run_options(self) -> dict[str, Any]:
         return {"table_format": "iceberg", "loader_file_format": "parquet"}
@@ -126,15 +127,15 @@ class IcebergDestination(DestinationType):
         from floe_dlt_destination_iceberg.writer import window_filter
 
         column = naming().normalize_identifier(window.column)
-        catalog = open_catalog(settings)
-        for name in tables:
-            try:
-                table = catalog.load_table(_split(name))
-            except NoSuchTableError:
-                continue
-            inside = window_filter(table, ColumnWindow(column, window.start, window.end))
-            if table.current_snapshot() is not None:
-                table.delete(inside, snapshot_properties=properties)
+        with open_catalog(settings) as catalog:
+            for name in tables:
+                try:
+                    table = catalog.load_table(_split(name))
+                except NoSuchTableError:
+                    continue
+                inside = window_filter(table, ColumnWindow(column, window.start, window.end))
+                if table.current_snapshot() is not None:
+                    table.delete(inside, snapshot_properties=properties)
 
     def committed(
         self, settings: DestinationSettings, tables: Sequence[str], load_ids: Sequence[str]
@@ -142,31 +143,31 @@ class IcebergDestination(DestinationType):
         """Rows and snapshot of each table's snapshots tagged with one of ``load_ids``."""
         if not tables or not load_ids:
             return {}
-        catalog = open_catalog(settings)
-        wanted = set(load_ids)
-        found: dict[str, TableCommit] = {}
-        for name in tables:
-            table = catalog.load_table(_split(name))
-            last: dict[str, Any] = {}  # load id -> its last snapshot on the table
-            for snapshot in table.metadata.snapshots:
-                summary = snapshot.summary
-                load_id = summary.get(LOAD_ID_PROPERTY) if summary is not None else None
-                if load_id in wanted:
-                    last[load_id] = snapshot
-            if last:
-                newest = max(last.values(), key=lambda s: (s.timestamp_ms, s.sequence_number))
-                rows = sum(int(s.summary.get(ROWS_PROPERTY, 0) or 0) for s in last.values())
-                columns = tuple((f.name, str(f.field_type)) for f in table.schema().fields)
-                conflicts = sum(
-                    int(s.summary.get(CONFLICTS_PROPERTY, 0) or 0) for s in last.values()
-                )
-                found[name] = TableCommit(rows, newest.snapshot_id, columns, conflicts)
+        with open_catalog(settings) as catalog:
+            wanted = set(load_ids)
+            found: dict[str, TableCommit] = {}
+            for name in tables:
+                table = catalog.load_table(_split(name))
+                last: dict[str, Any] = {}  # load id -> its last snapshot on the table
+                for snapshot in table.metadata.snapshots:
+                    summary = snapshot.summary
+                    load_id = summary.get(LOAD_ID_PROPERTY) if summary is not None else None
+                    if load_id in wanted:
+                        last[load_id] = snapshot
+                if last:
+                    newest = max(last.values(), key=lambda s: (s.timestamp_ms, s.sequence_number))
+                    rows = sum(int(s.summary.get(ROWS_PROPERTY, 0) or 0) for s in last.values())
+                    columns = tuple((f.name, str(f.field_type)) for f in table.schema().fields)
+                    conflicts = sum(
+                        int(s.summary.get(CONFLICTS_PROPERTY, 0) or 0) for s in last.values()
+                    )
+                    found[name] = TableCommit(rows, newest.snapshot_id, columns, conflicts)
         return found
 
     def health_check(self, settings: DestinationSettings, timeout: float) -> HealthStatus:
         started = time.perf_counter()
-        catalog = open_catalog(settings)
-        namespaces = catalog.list_namespaces()
+        with open_catalog(settings) as catalog:
+            namespaces = catalog.list_namespaces()
         return HealthStatus(
             HealthState.HEALTHY,
             f"{settings.catalog.type} catalog {settings.catalog.name!r} answers "
@@ -202,11 +203,11 @@ class IcebergDestination(DestinationType):
         )
 
     def list_tables(self, settings: DestinationSettings) -> list[str]:
-        catalog = open_catalog(settings)
         names = []
-        for namespace in catalog.list_namespaces():
-            for identifier in catalog.list_tables(namespace):
-                names.append(".".join(identifier))
+        with open_catalog(settings) as catalog:
+            for namespace in catalog.list_namespaces():
+                for identifier in catalog.list_tables(namespace):
+                    names.append(".".join(identifier))
         return sorted(names)
 
     def read_table(self, settings: DestinationSettings, name: str, limit: int | None = None) -> Any:
@@ -217,7 +218,8 @@ class IcebergDestination(DestinationType):
         return table.scan(limit=limit).to_arrow()
 
     def table_history(self, settings: DestinationSettings, name: str) -> list[dict[str, Any]]:
-        table = open_catalog(settings).load_table(_split(name))
+        with open_catalog(settings) as catalog:
+            table = catalog.load_table(_split(name))
         history = []
         for snapshot in table.metadata.snapshots:
             summary = snapshot.summary
@@ -251,7 +253,8 @@ class IcebergDestination(DestinationType):
     def table_stats(self, settings: DestinationSettings, name: str) -> TableStats:
         from floe_dlt_destination_iceberg.maintenance import table_stats
 
-        return table_stats(open_catalog(settings).load_table(_split(name)), name)
+        with open_catalog(settings) as catalog:
+            return table_stats(catalog.load_table(_split(name)), name)
 
     def run_checks(
         self,
