@@ -275,6 +275,34 @@ def merge_suite(base_db: Path, rows: int, repeat: int) -> list[Series]:
     return list(series.values())
 
 
+def incremental_suite(db: Path, repeat: int) -> list[Series]:
+    """The first run of an incremental merge source (``cursor_field``, ``write_mode: merge``,
+    a primary key) into an empty table against the same table loaded by a plain append."""
+    url = f"sqlite:///{db}"
+    source = f"credentials: '{url}', tables: [events]"
+    configs = {
+        "floe append": (f"{{{source}}}", "{namespace: bench}"),
+        "floe incremental merge": (
+            f"{{{source}, cursor_field: updated_at}}",
+            "{namespace: bench, write_mode: merge, primary_key: id}",
+        ),
+    }
+    series = {label: Series("incremental first run", label) for label in configs}
+    for rep in range(repeat):
+        for label, (config, destination) in configs.items():
+            workdir = fresh(DATA / "work" / "incremental" / label.replace(" ", "_"))
+            write_floe_yaml(workdir, config, destination)
+            sample = run_path("floe", {"workdir": str(workdir), "table": "events"})
+            series[label].samples.append(sample)
+            print(
+                f"  [incremental {rep + 1}/{repeat}] {label:<24} {sample.rows:>9,} rows "
+                f"{sample.seconds:7.2f} s {sample.rss_mib:7.0f} MiB "
+                f"snapshots {sample.snapshots}",
+                flush=True,
+            )
+    return list(series.values())
+
+
 def memory_suite(sizes: list[int], repeat: int) -> list[Series]:
     """Peak RSS of an initial load as its size grows: floe against dlt's stock load."""
     out: list[Series] = []
@@ -413,6 +441,14 @@ def report(all_series: list[Series], cli: dict[str, float], args: argparse.Names
                 f"{rate:,.0f} | {vs_raw} | {vs_plain} | {s.median('rss_mib'):.0f} | "
                 f"{s.median('snapshots'):.0f} |"
             )
+        base, other = by.get("floe append"), by.get("floe incremental merge")
+        if base and other and base.samples and other.samples:
+            lines += [
+                "",
+                f"Incremental merge against the append: time "
+                f"{other.median('seconds') / base.median('seconds'):.2f}x, peak RSS "
+                f"{other.median('rss_mib') / base.median('rss_mib'):.2f}x.",
+            ]
         lines.append("")
     if cli:
         lines += ["## CLI start-up", "", "| command | median seconds |", "|---|---|"]
@@ -437,6 +473,8 @@ def main() -> None:
             "rest",
             "merge",
             "memory",
+            "incremental",
+            "startup",
             "cli",
             "maintenance",
         ],
@@ -445,6 +483,7 @@ def main() -> None:
     parser.add_argument(
         "--memory-rows", default="1000000,10000000", help="sizes for --suite memory"
     )
+    parser.add_argument("--startup-rows", type=int, default=10_000, help="rows for --suite startup")
     parser.add_argument("--rest-items", type=int, default=200_000, help="items for --suite rest")
     parser.add_argument(
         "--appends", type=int, default=200, help="appends of 5,000 rows for --suite maintenance"
@@ -471,7 +510,8 @@ def main() -> None:
             f"{' '.join(options)}`\n\n{maintenance.main(options)}"
         )
         return
-    everything = {"sqlite", "postgres", "files", "rest", "merge", "memory", "cli"}
+    everything = {"sqlite", "postgres", "files", "rest", "merge", "memory", "incremental"}
+    everything |= {"startup", "cli"}
     suites = everything if args.suite == "all" else {args.suite}
     all_series: list[Series] = []
     cli: dict[str, float] = {}
@@ -497,6 +537,14 @@ def main() -> None:
     if "memory" in suites:
         sizes = [int(n) for n in args.memory_rows.split(",")]
         all_series += memory_suite(sizes, 1)
+    if "incremental" in suites:
+        db = make_sqlite(DATA / f"events_{args.rows}.db", args.rows)
+        all_series += incremental_suite(db, args.repeat)
+    if "startup" in suites:  # the fixed cost of a run: a small table, median of 5
+        db = make_sqlite(DATA / f"events_{args.startup_rows}.db", args.startup_rows)
+        url = f"sqlite:///{db}"
+        label = f"startup {args.startup_rows:,} rows"
+        all_series += sql_suite(label, url, url, "events", 5, ["floe", "dlt_default"])
     if "cli" in suites:
         cli = cli_suite(args.repeat)
     text = report(all_series, cli, args)
