@@ -231,3 +231,61 @@ def _load_then_recreate(
         f"CREATE TABLE {db.table} ({then[0]})",
         f"INSERT INTO {db.table} VALUES {then[1]}",
     )
+
+
+def test_a_merge_into_an_empty_table_appends_the_load_chunk_by_chunk(
+    table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer, "_CHUNK_BYTES", 1_000_000)
+    writer.merge(table, rows(range(300_000)), ["id"], "upsert", {writer.LOAD_ID_PROPERTY: "m1"})
+
+    table.refresh()
+    [snapshot] = table.metadata.snapshots
+    assert snapshot.summary is not None
+    assert snapshot.summary.operation.value == "append"
+    assert snapshot.summary[writer.LOAD_ID_PROPERTY] == "m1"
+    assert writer.committed_load(table, "m1")  # a rerun of the load finds it committed
+    assert len(list(table.scan().plan_files())) > 2  # written as it was read, chunk by chunk
+    assert current(table) == {i: f"v1-{i}" for i in range(300_000)}
+
+
+@pytest.mark.parametrize("strategy", ["upsert", "insert-only"])
+def test_duplicate_keys_merged_into_an_empty_table_collapse_to_the_last_row(
+    table: Table, strategy: str
+) -> None:
+    first = pa.table({"id": [1, 2, None, 3], "name": ["a1", "b1", "n1", "c1"]})
+    second = pa.table({"id": [2, None, 4], "name": ["b2", "n2", "d1"]})  # a second file
+    load = ds.dataset([ds.dataset(first), ds.dataset(second)])
+    writer.merge(table, load, ["id"], strategy, {writer.LOAD_ID_PROPERTY: "m"})
+
+    data = table.refresh().scan().to_arrow().sort_by("id")
+    assert data.to_pylist() == [
+        {"id": 1, "name": "a1"},
+        {"id": 2, "name": "b2"},
+        {"id": 3, "name": "c1"},
+        {"id": 4, "name": "d1"},
+        {"id": None, "name": "n2"},
+    ]
+    assert len(table.metadata.snapshots) == 1
+
+
+def test_duplicate_composite_keys_into_an_empty_table_collapse(table: Table) -> None:
+    incoming = pa.table({"id": [1, 1, 1], "name": ["x", "y", "x"]})
+    writer.merge(table, ds.dataset(incoming), ["id", "name"], "upsert", {})
+    assert sorted(table.refresh().scan().to_arrow()["name"].to_pylist()) == ["x", "y"]
+
+
+def test_delete_insert_into_an_empty_table_keeps_every_row(table: Table) -> None:
+    incoming = pa.table({"id": [3, 3, 4], "name": ["a", "b", "c"]})
+    writer.merge(table, ds.dataset(incoming), ["id"], "delete-insert", {})
+    assert table.refresh().scan().to_arrow().num_rows == 3
+
+
+def test_a_table_emptied_by_a_replace_is_merged_into_as_empty(table: Table) -> None:
+    writer.append(table, rows(range(10)), {})
+    writer.replace(table, rows(range(0)), {})
+    writer.merge(table, rows(range(5), "v2"), ["id"], "upsert", {writer.LOAD_ID_PROPERTY: "m"})
+    summary = table.refresh().current_snapshot().summary  # type: ignore[union-attr]
+    assert summary is not None
+    assert summary.operation.value == "append"
+    assert current(table) == {i: f"v2-{i}" for i in range(5)}

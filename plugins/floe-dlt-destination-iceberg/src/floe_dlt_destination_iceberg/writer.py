@@ -6,7 +6,8 @@
 - merge rewrites only the data files holding an incoming key, in one overwrite snapshot, having
   read the keys of only the files whose partition and key bounds can hold one (see
   :mod:`floe_dlt_destination_iceberg.pruning`); rows of those files whose key is not incoming
-  are kept.
+  are kept. Into a table with no rows, a load whose keys are all distinct is appended as it
+  comes, chunk by chunk (an incremental source's first run costs what an append costs).
 
 Every snapshot carries the load id in its summary, so a load replayed after a crash between the
 commit and dlt's bookkeeping is recognized and not written twice.
@@ -266,6 +267,11 @@ def merge(
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
 
+    if _holds_no_rows(table, branch) and (
+        strategy == "delete-insert" or not _has_duplicate_keys(dataset, keys)
+    ):
+        append(table, dataset, properties, branch)  # nothing to replace, nothing to collapse
+        return
     incoming = dataset.to_table()
     incoming = incoming.cast(_compatible_schema(incoming.schema))
     if strategy in ("upsert", "insert-only"):
@@ -286,6 +292,28 @@ def merge(
         append(table, _as_dataset(incoming), {**properties, **scanned}, branch)
         return
     _rewrite(table, incoming, keys, distinct, properties, branch)
+
+
+def _holds_no_rows(table: Table, branch: str | None) -> bool:
+    """True when the branch has no snapshot, or its snapshot's summary counts no rows."""
+    head = _head(table, branch)
+    if head is None:
+        return True
+    summary = head.summary
+    return summary is not None and summary.get("total-records") == "0"
+
+
+def _has_duplicate_keys(dataset: ds.Dataset, keys: list[str]) -> bool:
+    """True when two rows of ``dataset`` share a key (NULL counting as one value, as
+    :func:`_dedupe_last` groups it); only the key columns are read."""
+    key_columns = dataset.to_table(columns=keys)
+    if key_columns.num_rows < 2:
+        return False
+    if len(keys) == 1:
+        distinct = pc.count_distinct(key_columns.column(0), mode="all").as_py()
+    else:
+        distinct = key_columns.group_by(keys, use_threads=False).aggregate([]).num_rows
+    return bool(distinct != key_columns.num_rows)
 
 
 def merge_nested(
