@@ -6,21 +6,20 @@ or changes one fails there, naming it, instead of somewhere inside a load.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from pyiceberg.catalog.rest import RestCatalog
 from pyiceberg.manifest import DataFileContent, ManifestEntry, ManifestEntryStatus
 from pyiceberg.table import Transaction
 from pyiceberg.table.snapshots import Operation, Summary
 from pyiceberg.table.update.snapshot import _OverwriteFiles
-from requests import PreparedRequest, Response, Session
-from requests.adapters import HTTPAdapter
 
 if TYPE_CHECKING:
+    from pyiceberg.catalog.rest import RestCatalog
     from pyiceberg.io import FileIO
     from pyiceberg.manifest import DataFile, ManifestFile
     from pyiceberg.schema import Schema
@@ -32,7 +31,6 @@ __all__ = [
     "TIMEOUT_PROPERTY",
     "CachedTransaction",
     "ReplaceFiles",
-    "TimeoutRestCatalog",
     "cache_avro_schemas",
     "check_schema_compatible",
     "data_files",
@@ -40,6 +38,7 @@ __all__ = [
     "expire_snapshot_ids",
     "keep_nested_nulls",
     "replace_files",
+    "timeout_rest_catalog",
 ]
 
 #: The private pyiceberg names used below (checked by the adapter's test).
@@ -93,10 +92,14 @@ def check_schema_compatible(metadata: TableMetadata, schema: pa.Schema) -> None:
     """Raise ``ValueError`` naming the columns when ``schema`` cannot be written to the table.
 
     Private: the same check pyiceberg's public ``append`` makes, needed because floe writes the
-    files itself (see :func:`data_files`).
+    files itself (see :func:`data_files`). pyiceberg's check imports ``rich`` to draw its report
+    (a fifth of a second of a small load), so a schema whose every column is the table's, with
+    the same type, passes without it; any other schema gets pyiceberg's check and its report.
     """
     from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible
 
+    if _same_columns(metadata, schema):
+        return
     _check_pyarrow_schema_compatible(
         metadata.schema(), provided_schema=schema, format_version=metadata.format_version
     )
@@ -118,42 +121,79 @@ def evolved_schema(table: Table, incoming: pa.Schema) -> Schema:
     return update._apply()
 
 
+def _same_columns(metadata: TableMetadata, schema: pa.Schema) -> bool:
+    """True when ``schema`` has exactly the table's columns, each of the same type (nested
+    fields and their nullability included) and nullable only where the table's is: what
+    pyiceberg's check accepts without a promotion."""
+    from pyiceberg.io.pyarrow import pyarrow_to_schema
+
+    table_schema = metadata.schema()
+    try:
+        provided = pyarrow_to_schema(
+            schema, name_mapping=table_schema.name_mapping, format_version=metadata.format_version
+        )
+    except ValueError:  # a column the table lacks: pyiceberg's check names it
+        return False
+    if len(provided.fields) != len(table_schema.fields):
+        return False
+    for field in table_schema.fields:
+        try:
+            given = provided.find_field(field.field_id)
+        except ValueError:
+            return False
+        if given.field_type != field.field_type or (field.required and not given.required):
+            return False
+    return True
+
+
 TIMEOUT_PROPERTY = "floe.request-timeout-seconds"  # a catalog property, as a number of seconds
 _DEFAULT_TIMEOUT_SECONDS = 60.0
 
 
-class _TimeoutAdapter(HTTPAdapter):
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
-
-    def send(
-        self,
-        request: PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float | None, float | None] | None = None,
-        verify: bool | str = True,
-        cert: str | tuple[str, str] | None = None,
-        proxies: dict[str, str] | None = None,
-    ) -> Response:
-        timeout = self.timeout if timeout is None else timeout
-        return super().send(request, stream, timeout, verify, cert, proxies)
-
-
-class TimeoutRestCatalog(RestCatalog):
+def timeout_rest_catalog(name: str, **properties: str) -> RestCatalog:
     """A REST catalog whose requests fail with ``requests.Timeout`` (a transient error) after
     ``floe.request-timeout-seconds`` (default 60) without an answer: pyiceberg sets none, so a
     catalog that accepts connections but never answers would hang a load forever."""
+    return _timeout_rest_catalog_class()(name, **properties)
 
-    def _config_headers(self, session: Session) -> None:
-        # private: pyiceberg calls it first on every session it creates, before its first
-        # request; it has no public hook to mount a requests adapter
-        super()._config_headers(session)
-        adapter = _TimeoutAdapter(
-            float(self.properties.get(TIMEOUT_PROPERTY, _DEFAULT_TIMEOUT_SECONDS))
-        )
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+
+@functools.cache
+def _timeout_rest_catalog_class() -> type[RestCatalog]:
+    """The class, made on first use: pyiceberg's REST catalog and requests are imported only by
+    a run that opens a REST catalog."""
+    from pyiceberg.catalog.rest import RestCatalog
+    from requests import PreparedRequest, Response, Session
+    from requests.adapters import HTTPAdapter
+
+    class _TimeoutAdapter(HTTPAdapter):
+        def __init__(self, timeout: float) -> None:
+            super().__init__()
+            self.timeout = timeout
+
+        def send(
+            self,
+            request: PreparedRequest,
+            stream: bool = False,
+            timeout: float | tuple[float | None, float | None] | None = None,
+            verify: bool | str = True,
+            cert: str | tuple[str, str] | None = None,
+            proxies: dict[str, str] | None = None,
+        ) -> Response:
+            timeout = self.timeout if timeout is None else timeout
+            return super().send(request, stream, timeout, verify, cert, proxies)
+
+    class TimeoutRestCatalog(RestCatalog):
+        def _config_headers(self, session: Session) -> None:
+            # private: pyiceberg calls it first on every session it creates, before its first
+            # request; it has no public hook to mount a requests adapter
+            super()._config_headers(session)
+            adapter = _TimeoutAdapter(
+                float(self.properties.get(TIMEOUT_PROPERTY, _DEFAULT_TIMEOUT_SECONDS))
+            )
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+
+    return TimeoutRestCatalog
 
 
 _lock = threading.Lock()

@@ -128,9 +128,9 @@ def catalog_from(name: str, properties: dict[str, str]) -> Catalog:
     tables the winner made.
     """
     if properties.get("type") == "rest":
-        from floe_dlt_destination_iceberg._pyiceberg_adapter import TimeoutRestCatalog
+        from floe_dlt_destination_iceberg._pyiceberg_adapter import timeout_rest_catalog
 
-        return TimeoutRestCatalog(name, **properties)
+        return timeout_rest_catalog(name, **properties)
     from pyiceberg.catalog import load_catalog
     from sqlalchemy.exc import DBAPIError
 
