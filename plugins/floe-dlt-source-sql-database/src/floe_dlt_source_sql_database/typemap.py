@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, postgresql
 
 from floe_dlt_source_sql_database.config import ColumnOverride
 
@@ -90,6 +89,8 @@ def _hint(name: str, data_type: str, **extra: Any) -> dict[str, Any]:
 def _single(kind: Any, dialect: str) -> bool:
     """A single-precision float column (MySQL's REAL is a double)."""
     if _is_mysql(dialect):
+        from sqlalchemy.dialects import mysql  # each dialect's types only when reading it
+
         return isinstance(kind, mysql.FLOAT) and (kind.precision or 0) <= 24
     return dialect == "postgresql" and isinstance(kind, sa.REAL)
 
@@ -101,12 +102,18 @@ def _is_mysql(dialect: str) -> bool:
 def _text(column: sa.Column[Any], dialect: str) -> Expr:
     """The exact text of a column's value in ``dialect``."""
     kind = column.type
-    if isinstance(kind, postgresql.MONEY):
-        return sa.cast(sa.cast(column, sa.Numeric()), sa.Text)
-    if isinstance(kind, postgresql.INTERVAL):
-        return _iso_interval(column)
-    if isinstance(kind, mysql.BIT):
-        return sa.func.lpad(sa.func.bin(column), kind.length or 1, "0")
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        if isinstance(kind, postgresql.MONEY):
+            return sa.cast(sa.cast(column, sa.Numeric()), sa.Text)
+        if isinstance(kind, postgresql.INTERVAL):
+            return _iso_interval(column)
+    if _is_mysql(dialect):
+        from sqlalchemy.dialects import mysql
+
+        if isinstance(kind, mysql.BIT):
+            return sa.func.lpad(sa.func.bin(column), kind.length or 1, "0")
     if column.info.get(TYPE_INFO) in _SPATIAL:  # EWKT: WKT keeps each coordinate's double exactly
         return sa.func.concat("SRID=", sa.func.st_srid(column), ";", sa.func.st_astext(column))
     return sa.cast(column, sa.String if _is_mysql(dialect) else sa.Text)
@@ -178,6 +185,8 @@ def _native(column: sa.Column[Any]) -> ColumnPlan:
 
 
 def _postgresql(column: sa.Column[Any]) -> ColumnPlan | None:
+    from sqlalchemy.dialects import postgresql
+
     kind = column.type
     if isinstance(kind, postgresql.MONEY):
         return _decimal(column, "postgresql", 19, 2)  # int64 cents: 17 integer digits
@@ -208,6 +217,8 @@ def _postgresql(column: sa.Column[Any]) -> ColumnPlan | None:
 
 
 def _mysql(column: sa.Column[Any], dialect: str, zero_dates: ZeroDates) -> ColumnPlan | None:
+    from sqlalchemy.dialects import mysql
+
     kind = column.type
     name = column.name
     if isinstance(kind, sa.Integer) and getattr(kind, "unsigned", False):
