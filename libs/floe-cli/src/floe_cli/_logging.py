@@ -5,6 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from structlog.typing import Processor
 
 __all__ = ["configure_logging", "remember_logging"]
 
@@ -17,13 +22,32 @@ def remember_logging(log_format: str, level: str) -> None:
     _settings.update(log_format=log_format, level=level)
 
 
+def _structlog() -> ModuleType:
+    """structlog, imported without ``rich``.
+
+    structlog's console renderer and traceback helpers import rich when it is installed (a
+    quarter of a second of every run), only to draw tracebacks, which floe's one-line errors
+    never show; without it, a debug log's tracebacks are plain text. A process that imported
+    rich already keeps it.
+    """
+    if "structlog" not in sys.modules and "rich" not in sys.modules:
+        sys.modules["rich"] = None  # type: ignore[assignment]  # `import rich` fails: structlog does without
+        try:
+            import structlog
+        finally:
+            del sys.modules["rich"]
+    import structlog
+
+    return structlog
+
+
 def configure_logging() -> None:
     """Send structlog events to stderr (console or JSON) and quieten dlt's own logger."""
-    import structlog
+    structlog = _structlog()
 
     log_format, level = _settings["log_format"], _settings["level"]
     numeric = logging.getLevelName(level.upper())
-    renderer: structlog.typing.Processor = (
+    renderer: Processor = (
         structlog.processors.JSONRenderer()
         if log_format == "json"
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
