@@ -289,3 +289,19 @@ def test_a_table_emptied_by_a_replace_is_merged_into_as_empty(table: Table) -> N
     assert summary is not None
     assert summary.operation.value == "append"
     assert current(table) == {i: f"v2-{i}" for i in range(5)}
+
+
+@pytest.mark.parametrize(
+    ("ids", "names", "expected"),
+    [
+        ([1, 1, 2], [None, None, None], 2),  # NULL parts of a key are one value
+        ([1, 2, 1], ["x", "x", "y"], 3),  # equal in one key column only: distinct keys
+        ([None, 1, None], ["x", "x", "x"], 2),
+    ],
+)
+def test_composite_keys_with_nulls_into_an_empty_table(
+    table: Table, ids: list[int | None], names: list[str | None], expected: int
+) -> None:
+    incoming = pa.table({"id": pa.array(ids, pa.int64()), "name": pa.array(names, pa.string())})
+    writer.merge(table, ds.dataset(incoming), ["id", "name"], "upsert", {})
+    assert table.refresh().scan().to_arrow().num_rows == expected

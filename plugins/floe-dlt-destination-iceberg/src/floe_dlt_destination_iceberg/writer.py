@@ -305,15 +305,23 @@ def _holds_no_rows(table: Table, branch: str | None) -> bool:
 
 def _has_duplicate_keys(dataset: ds.Dataset, keys: list[str]) -> bool:
     """True when two rows of ``dataset`` share a key (NULL counting as one value, as
-    :func:`_dedupe_last` groups it); only the key columns are read."""
+    :func:`_dedupe_last` groups it).
+
+    Only the key columns are read, and sorted: a hash of a million keys costs four times the
+    memory of sorting them.
+    """
     key_columns = dataset.to_table(columns=keys)
     if key_columns.num_rows < 2:
         return False
-    if len(keys) == 1:
-        distinct = pc.count_distinct(key_columns.column(0), mode="all").as_py()
-    else:
-        distinct = key_columns.group_by(keys, use_threads=False).aggregate([]).num_rows
-    return bool(distinct != key_columns.num_rows)
+    order = pc.sort_indices(key_columns, sort_keys=[(key, "ascending") for key in keys])
+    same: pa.Array | None = None
+    for key in keys:
+        column = pc.take(key_columns.column(key), order).combine_chunks()
+        before, after = column.slice(0, len(column) - 1), column.slice(1)
+        both_null = pc.and_(pc.is_null(before), pc.is_null(after))
+        equal = pc.or_(pc.fill_null(pc.equal(before, after), False), both_null)
+        same = equal if same is None else pc.and_(same, equal)
+    return bool(pc.any(same).as_py())
 
 
 def merge_nested(
