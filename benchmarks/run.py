@@ -396,8 +396,14 @@ def machine() -> list[str]:
     libs = ", ".join(
         f"{name} {version(name)}" for name in ("dlt", "pyiceberg", "pyarrow", "connectorx")
     )
+    cached = next((HERE.parent / ".venv").glob("lib/python*/site-packages/dlt/__pycache__"), None)
+    bytecode = "compiled (as pip installs it)" if cached else "not cached: every run compiles"
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        bytecode += ", PYTHONDONTWRITEBYTECODE set"
     return [
-        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {mem:.0f} GiB",
+        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {mem:.0f} GiB; load average "
+        f"{os.getloadavg()[0]:.1f} at the start",
+        f"- bytecode of the installed packages: {bytecode}",
         f"- Python {platform.python_version()} on {platform.system()} {platform.release()}",
         f"- {libs}",
     ]
@@ -413,7 +419,8 @@ def report(all_series: list[Series], cli: dict[str, float], args: argparse.Names
         *machine(),
         "",
         f"`uv run python benchmarks/run.py --rows {args.rows} --suite {args.suite} "
-        f"{rest}--repeat {args.repeat}`; medians of {args.repeat} alternating repetitions. "
+        f"{rest}--repeat {args.repeat}`; medians of {args.repeat} alternating repetitions "
+        "(the startup suite: of 5). "
         "Seconds are whole-process wall time (interpreter start-up included).",
         "",
     ]
