@@ -78,7 +78,7 @@ def test_refused_credentials_are_permanent_and_not_retried(
         floe_project, api, {"client": {"auth": {"token": "${API_SECRET}"}}, "resources": ["items"]}
     )
 
-    error, seconds = fail(floe_project, arrivals)
+    error, _ = fail(floe_project, arrivals)
 
     assert error.category is ErrorCategory.PERMANENT
     assert categorize_error(error) is ErrorCategory.PERMANENT
@@ -87,7 +87,6 @@ def test_refused_credentials_are_permanent_and_not_retried(
     )
     assert SECRET not in str(error)
     assert len(api.log) == 1  # neither the HTTP client nor floe asked again
-    assert seconds < 5
 
 
 def test_a_missing_endpoint_is_a_configuration_error(
@@ -97,14 +96,13 @@ def test_a_missing_endpoint_is_a_configuration_error(
     api.expect_request("/itemz").respond_with_handler(answer({"error": "none"}, 404, arrivals))
     write(floe_project, api, {"resources": ["itemz"]})
 
-    error, seconds = fail(floe_project, arrivals)
+    error, _ = fail(floe_project, arrivals)
 
     assert error.category is ErrorCategory.CONFIGURATION
     assert str(error).startswith(
         "source 'api' (rest_api) -> bronze.*: extract failed: HTTPError: 404"
     )
     assert len(api.log) == 1
-    assert seconds < 5
 
 
 def _selector_config(api: HTTPServer) -> dict[str, Any]:

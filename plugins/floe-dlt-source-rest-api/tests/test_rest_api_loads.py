@@ -458,7 +458,7 @@ def test_a_timeout_is_a_clear_transient_error(rest: RestProject) -> None:
     started = time.monotonic()
     error = rest.fail()
 
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 60  # the client gave up: the run did not hang
     assert error.category is ErrorCategory.TRANSIENT
     message = str(error)
     assert message.startswith("source 'api' (rest_api) -> bronze.*: extract failed: ReadTimeout: ")

@@ -101,7 +101,6 @@ def test_mariadb_wrong_password_is_permanent_and_not_retried(
 
     assert run.error.category is ErrorCategory.PERMANENT
     assert run.retries == 0
-    assert run.seconds < 5
     message = str(run.error)
     assert message.startswith("source 'db' (sql_database) -> bronze.*: extract failed: ")
     assert "(1045, " in message
@@ -204,7 +203,6 @@ def test_postgres_permission_denied_is_permanent_and_not_retried(
 
     assert run.error.category is ErrorCategory.PERMANENT
     assert run.retries == 0
-    assert run.seconds < 5
     assert "InsufficientPrivilege" in str(run.error)
 
 
@@ -217,7 +215,6 @@ def test_postgres_unknown_role_is_permanent_and_not_retried(
 
     assert run.error.category is ErrorCategory.PERMANENT
     assert run.retries == 0
-    assert run.seconds < 5
     assert 'role "floe_nobody" does not exist' in str(run.error)
 
 
