@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from floe_ingestion_dlt.types import DestinationSettings
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
+
+_T = TypeVar("_T")
 
 __all__ = [
     "catalog_from",
@@ -157,23 +160,46 @@ def _lost_creation_race(error: Exception) -> bool:
     return isinstance(error, IntegrityError) or "already exists" in text or "duplicate" in text
 
 
+#: How often creating a namespace or a table is retried when a REST catalog answers 5xx: some
+#: (SeaweedFS's) answer 500 to a request racing a concurrent creation of the same namespace.
+_CREATE_ATTEMPTS = 5
+
+
+def _retrying_server_errors(create: Callable[[], _T]) -> _T:
+    """``create()`` again after a catalog's 5xx answer: creating is idempotent here, so asking
+    again is safe, and the race behind such an answer is over a moment later."""
+    from pyiceberg.exceptions import ServerError
+
+    for attempt in range(1, _CREATE_ATTEMPTS + 1):
+        try:
+            return create()
+        except ServerError:
+            if attempt == _CREATE_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
 def ensure_namespace(
     catalog: Catalog, namespace: str, properties: dict[str, str] | None = None
 ) -> None:
     """Create ``namespace`` unless it exists; a concurrent creator getting there first is
     success, in whatever form the catalog reports it (pyiceberg's SQL catalog checks, then
     inserts, so the loser of a race sees a unique-constraint error instead of "already
-    exists")."""
+    exists"; a REST catalog may answer 5xx while a concurrent creation completes)."""
     from pyiceberg.exceptions import NamespaceAlreadyExistsError
     from sqlalchemy.exc import DBAPIError
 
-    try:
-        catalog.create_namespace(namespace, properties or {})
-    except NamespaceAlreadyExistsError:
-        return
-    except DBAPIError as error:
-        if not (_lost_creation_race(error) and catalog.namespace_exists(namespace)):
-            raise
+    def create() -> None:
+        try:
+            catalog.create_namespace(namespace, properties or {})
+        except NamespaceAlreadyExistsError:
+            return
+        except DBAPIError as error:
+            if not (_lost_creation_race(error) and catalog.namespace_exists(namespace)):
+                raise
+
+    _retrying_server_errors(create)
 
 
 def create_table(catalog: Catalog, identifier: str, **options: Any) -> Table:
@@ -183,14 +209,17 @@ def create_table(catalog: Catalog, identifier: str, **options: Any) -> Table:
     from pyiceberg.exceptions import TableAlreadyExistsError
     from sqlalchemy.exc import DBAPIError
 
-    try:
-        return catalog.create_table(identifier, **options)
-    except TableAlreadyExistsError:
-        return catalog.load_table(identifier)
-    except DBAPIError as error:
-        if not (_lost_creation_race(error) and catalog.table_exists(identifier)):
-            raise
-        return catalog.load_table(identifier)
+    def create() -> Table:
+        try:
+            return catalog.create_table(identifier, **options)
+        except TableAlreadyExistsError:
+            return catalog.load_table(identifier)
+        except DBAPIError as error:
+            if not (_lost_creation_race(error) and catalog.table_exists(identifier)):
+                raise
+            return catalog.load_table(identifier)
+
+    return _retrying_server_errors(create)
 
 
 def open_catalog(settings: DestinationSettings) -> Catalog:
