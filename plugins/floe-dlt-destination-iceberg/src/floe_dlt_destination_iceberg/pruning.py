@@ -98,5 +98,7 @@ def _may_hold(task: FileScanTask, table: Table, key: str, incoming: pa.Array) ->
         high = from_bytes(field.field_type, upper)
         inside = pc.and_(pc.greater_equal(incoming, low), pc.less_equal(incoming, high))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError, ValueError):
+        # bounds Arrow cannot compare with the incoming keys (a type the table promoted, say):
+        # the file may hold a key, so it is read; pruning only ever skips what it can rule out
         return True
     return bool(pc.any(inside).as_py())
