@@ -127,3 +127,21 @@ def test_a_partly_committed_append_is_finished_later_without_duplicates(
 
     assert sorted(floe_project.read("bronze.good")["id"].to_pylist()) == [0, 1, 2]
     assert floe_project.read("bronze.bad")["id"].to_pylist() == [1]
+
+
+def test_a_creator_killed_while_writing_the_first_metadata_file_leaves_nothing_to_trip_on(
+    floe_project: FloeProject,
+) -> None:
+    floe_project.sqlite_events(ROWS)
+    warehouse = Path(floe_project.plugin().settings.catalog.warehouse)
+    # what a run killed inside create_table leaves: the table's first metadata file, begun and
+    # never finished, and no catalog entry
+    metadata = warehouse / "bronze" / "events" / "metadata"
+    metadata.mkdir(parents=True)
+    (metadata / "00000-0b3a4c52-5e7a-4d0e-9d4b-1f2a3b4c5d6e.metadata.json").write_bytes(b"")
+
+    run = floe_project.run()
+
+    assert run.rows_loaded == ROWS
+    assert sorted(floe_project.read("bronze.events")["id"].to_pylist()) == list(range(ROWS))
+    assert floe_project.snapshots("bronze.events") == 1

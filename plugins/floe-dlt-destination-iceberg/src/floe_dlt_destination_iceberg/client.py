@@ -431,6 +431,24 @@ class FloeIcebergClient(FilesystemClient):
                 os.remove(temporary)
             raise
 
+    def load_open_table(self, table_format: Any, table_name: str, **kwargs: Any) -> Any:
+        """The catalog's table ``table_name``; a table the catalog does not know does not exist.
+
+        dlt's own lookup registers a table it finds by listing the table's folder when the
+        catalog does not know it, from the newest metadata file there. That file can be a
+        creator's killed mid-write (empty), or one no commit ever made current; floe's catalogs
+        are persistent, so the catalog is the only record of what is committed.
+        """
+        if table_format != "iceberg" or kwargs or not self.catalog_properties:
+            return super().load_open_table(table_format, table_name, **kwargs)
+        from pyiceberg.exceptions import NoSuchTableError
+
+        catalog = self.get_open_table_catalog("iceberg")
+        try:
+            return catalog.load_table(f"{self.dataset_name}.{table_name}")
+        except NoSuchTableError:
+            raise DestinationUndefinedEntity(table_name) from None
+
     def get_open_table_catalog(self, table_format: Any, catalog_name: str | None = None) -> Any:
         if table_format != "iceberg" or not self.catalog_properties:
             return super().get_open_table_catalog(table_format, catalog_name)
