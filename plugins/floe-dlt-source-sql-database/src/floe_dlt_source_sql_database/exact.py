@@ -98,10 +98,27 @@ class _ExactLoader(BaseTableLoader):
     def _convert(self, item: Any) -> Any:
         if isinstance(item, list):
             item = self._rows_to_arrow(item)
+        if self.backend == "connectorx" and self.engine.dialect.name == "postgresql":
+            item = self._narrow_postgres_integers(item)
         for name, plan in self.plans.items():
             if plan.arrow is not None and name in item.column_names:
                 array = self._cast(name, item.column(name), plan.arrow)
                 item = item.set_column(item.column_names.index(name), name, array)
+        return item
+
+    def _narrow_postgres_integers(self, item: pa.Table) -> pa.Table:
+        """connectorx's streamed batches read PostgreSQL smallint and integer as int64; its
+        whole-table read, the other backends and ``floe ingest plan`` give int32, so the
+        table's column is an Iceberg int whichever way it is read (every value fits)."""
+        for index, name in enumerate(item.column_names):
+            column = self.table.c.get(name)
+            if (
+                column is not None
+                and item.schema.field(index).type == pa.int64()
+                and isinstance(column.type, sa.Integer)
+                and not isinstance(column.type, sa.BigInteger)
+            ):
+                item = item.set_column(index, name, item.column(index).cast(pa.int32()))
         return item
 
     def _rows_to_arrow(self, rows: list[dict[str, Any]]) -> pa.Table:

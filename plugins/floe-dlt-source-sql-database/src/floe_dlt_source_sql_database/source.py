@@ -140,7 +140,13 @@ class SqlDatabaseSource(SourceType):
         url = resolve_url(config, context.project_dir)
         backend_kwargs: dict[str, Any] = {}
         if config.effective_backend == "connectorx":
-            backend_kwargs = {"conn": _connectorx_url(url), "return_type": "arrow"}
+            # streamed: connectorx hands over one batch of chunk_size rows at a time, so memory
+            # follows a batch, not the table (its "arrow" return type reads the whole table)
+            backend_kwargs = {
+                "conn": _connectorx_url(url),
+                "return_type": "arrow_stream",
+                "batch_size": config.chunk_size,
+            }
         reflected: dict[str, Any] = {}
         source = sql_database(
             table_loader_class=_loader_class(config),
