@@ -400,22 +400,32 @@ def _rewrite(
         with tx.update_snapshot(
             snapshot_properties=properties, branch=branch
         ).overwrite() as overwrite:
-            kept: list[pa.Table] = []
+            counter = itertools.count(0)  # shared, so every file written gets its own name
+            arrow_schema = schema.as_arrow()
+
+            def write(parts: list[pa.Table]) -> None:
+                data = pa.concat_tables(parts)  # zero-copy: the parts' chunks side by side
+                for data_file in data_files(
+                    metadata, data, table.io, overwrite.commit_uuid, counter
+                ):
+                    overwrite.append_data_file(data_file)
+
+            # the kept rows of the rewritten files are written as they collect past a chunk,
+            # so memory follows a chunk and the largest data file, not the table; the last
+            # of them go out with the incoming rows
+            pending: list[pa.Table] = []
             for task, held in hits:
                 existing = scan.to_table([task])  # the same rows, in the same order
                 if existing.num_rows != len(held):
                     held = pc.is_in(_key(existing, keys), value_set=deleted)
                 overwrite.delete_data_file(task.file)
-                kept.append(existing.filter(pc.invert(pc.fill_null(held, False))))
-            target = incoming
-            if kept:
-                arrow_schema = schema.as_arrow()
-                target = pa.concat_tables(
-                    [t.select(arrow_schema.names).cast(arrow_schema) for t in kept]
-                    + [_conform(incoming, arrow_schema)]
-                )
-            for data_file in data_files(metadata, target, table.io, overwrite.commit_uuid):
-                overwrite.append_data_file(data_file)
+                kept = existing.filter(pc.invert(pc.fill_null(held, False)))
+                pending.append(kept.select(arrow_schema.names).cast(arrow_schema))
+                del existing, kept
+                if sum(t.nbytes for t in pending) >= _CHUNK_BYTES:
+                    write(pending)
+                    pending = []
+            write([*pending, _conform(incoming, arrow_schema)] if hits else [incoming])
 
 
 def _conform(data: pa.Table, schema: pa.Schema) -> pa.Table:
