@@ -57,6 +57,50 @@ def test_data_files_are_written_and_committed_in_one_snapshot(table: Table) -> N
     assert len(table.metadata.snapshots) == 1
 
 
+def test_streamed_data_files_roll_at_the_target_size_and_read_back_with_their_statistics(
+    table: Table,
+) -> None:
+    import itertools
+
+    from floe_testing.duckdb_reader import read_iceberg
+    from pyiceberg.conversions import from_bytes
+    from pyiceberg.types import LongType
+
+    with table.transaction() as tx:
+        tx.set_properties({"write.target-file-size-bytes": str(3 * 1_000 * 16)})
+    chunks = [
+        pa.table({"id": list(range(i, i + 1_000)), "name": [f"n{j}" for j in range(i, i + 1_000)]})
+        for i in range(0, 10_000, 1_000)
+    ]
+    with (
+        table.transaction() as tx,
+        tx.update_snapshot().fast_append() as producer,
+    ):
+        written = list(
+            adapter.streamed_data_files(
+                tx.table_metadata, iter(chunks), table.io, uuid.uuid4(), itertools.count()
+            )
+        )
+        for data_file in written:
+            producer.append_data_file(data_file)
+
+    assert [f.record_count for f in written] == [3_000, 3_000, 3_000, 1_000]
+    id_field = table.schema().find_field("id").field_id
+    bounds: list[tuple[object, object]] = [
+        (
+            from_bytes(LongType(), f.lower_bounds[id_field]),
+            from_bytes(LongType(), f.upper_bounds[id_field]),
+        )
+        for f in written
+    ]
+    assert bounds == [(0, 2_999), (3_000, 5_999), (6_000, 8_999), (9_000, 9_999)]
+    table.refresh()
+    assert sorted(table.scan().to_arrow()["id"].to_pylist()) == list(range(10_000))
+    assert table.scan(row_filter="id >= 9500").to_arrow().num_rows == 500  # pruned by bounds
+    read = read_iceberg(table.metadata_location, "SELECT count(*) AS n, sum(id) AS s FROM t")
+    assert read.to_pylist() == [{"n": 10_000, "s": sum(range(10_000))}]
+
+
 def test_an_incompatible_schema_is_refused_naming_the_column(table: Table) -> None:
     wrong = pa.schema([pa.field("id", pa.string()), pa.field("name", pa.string())])
 

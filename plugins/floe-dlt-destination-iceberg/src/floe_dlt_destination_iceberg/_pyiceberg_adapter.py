@@ -6,10 +6,11 @@ or changes one fails there, naming it, instead of somewhere inside a load.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -38,6 +39,7 @@ __all__ = [
     "expire_snapshot_ids",
     "keep_nested_nulls",
     "replace_files",
+    "streamed_data_files",
     "timeout_rest_catalog",
 ]
 
@@ -45,6 +47,7 @@ __all__ = [
 PRIVATE_NAMES = (
     "pyiceberg.io.pyarrow._dataframe_to_data_files",
     "pyiceberg.io.pyarrow._check_pyarrow_schema_compatible",
+    "pyiceberg.io.pyarrow._to_requested_schema",  # see streamed_data_files
     "pyiceberg.catalog.rest.RestCatalog._config_headers",
     "pyiceberg.io.pyarrow.ArrowProjectionVisitor.list",  # wrapped: see keep_nested_nulls
     "pyiceberg.io.pyarrow.ArrowProjectionVisitor.map",
@@ -86,6 +89,110 @@ def data_files(
     return _dataframe_to_data_files(
         table_metadata=metadata, df=data, io=io, write_uuid=write_uuid, **options
     )
+
+
+def streamed_data_files(
+    metadata: TableMetadata,
+    chunks: Iterable[pa.Table],
+    io: FileIO,
+    write_uuid: Any,
+    counter: itertools.count[int],
+) -> Iterator[DataFile]:
+    """Write ``chunks`` (tables of one schema) as the data files of an unpartitioned table and
+    describe them (not committed): each chunk goes out as it comes, a row group of the open
+    file, and a new file begins once one holds the table's target file size in Arrow bytes
+    (``write.target-file-size-bytes``, measured as pyiceberg measures it). Memory holds one
+    chunk; the files are as large as pyiceberg makes them from a whole load held at once.
+
+    Private: pyiceberg's writer holds a file's rows in memory before it writes them (a
+    ``pa.Table`` whole; a ``RecordBatchReader`` in bins of the target size, 512 MiB by
+    default), so floe writes through pyiceberg's file writer itself, after the same conversion
+    to the file's schema (``_to_requested_schema``: field ids, timestamp units).
+    """
+    from pyiceberg.io.fileformat import FileFormatFactory
+    from pyiceberg.io.pyarrow import _to_requested_schema, pyarrow_to_schema
+    from pyiceberg.manifest import DataFile, FileFormat
+    from pyiceberg.schema import sanitize_column_names
+    from pyiceberg.table import DOWNCAST_NS_TIMESTAMP_TO_US_ON_WRITE, TableProperties
+    from pyiceberg.table.locations import load_location_provider
+    from pyiceberg.typedef import Record
+    from pyiceberg.utils.config import Config
+    from pyiceberg.utils.properties import property_as_int
+
+    properties = metadata.properties
+    target = property_as_int(
+        properties,
+        TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
+        TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT,
+    )
+    file_format = FileFormat(
+        properties.get(TableProperties.WRITE_FILE_FORMAT, TableProperties.WRITE_FILE_FORMAT_DEFAULT)
+    )
+    model = FileFormatFactory.get(file_format)
+    locations = load_location_provider(
+        table_location=metadata.location, table_properties=properties
+    )
+    table_schema = metadata.schema()
+    file_schema = sanitize_column_names(table_schema)
+    downcast = Config().get_bool(DOWNCAST_NS_TIMESTAMP_TO_US_ON_WRITE) or False
+
+    def described(path: str, output: Any, statistics: Any) -> DataFile:
+        return DataFile.from_args(
+            content=DataFileContent.DATA,
+            file_path=path,
+            file_format=file_format,
+            partition=Record(),
+            file_size_in_bytes=len(output),
+            sort_order_id=None,
+            spec_id=metadata.default_spec_id,
+            equality_ids=None,
+            key_metadata=None,
+            **statistics.to_serialized_dict(),
+        )
+
+    writer: Any = None
+    output: Any = None
+    path = ""
+    held = 0
+    try:
+        for chunk in chunks:
+            if chunk.num_rows == 0:
+                continue
+            if writer is None:
+                # named as pyiceberg names a write task's file
+                name = f"00000-{next(counter)}-{write_uuid}.{model.file_extension()}"
+                path = locations.new_data_location(data_file_name=name)
+                output = io.new_output(path)
+                writer = model.create_writer(output, file_schema, properties)
+            chunk_schema = pyarrow_to_schema(
+                chunk.schema,
+                name_mapping=table_schema.name_mapping,
+                downcast_ns_timestamp_to_us=downcast,
+                format_version=metadata.format_version,
+            )
+            batches = [
+                _to_requested_schema(
+                    requested_schema=file_schema,
+                    file_schema=chunk_schema,
+                    batch=batch,
+                    downcast_ns_timestamp_to_us=downcast,
+                    include_field_ids=True,
+                    format_model=model,
+                )
+                for batch in chunk.to_batches()
+            ]
+            writer.write(pa.Table.from_batches(batches))
+            held += chunk.nbytes
+            if held >= target:
+                yield described(path, output, writer.close())
+                writer, held = None, 0
+        if writer is not None:
+            yield described(path, output, writer.close())
+            writer = None
+    finally:
+        if writer is not None:  # failed or abandoned mid-file: close it (an orphan file)
+            with contextlib.suppress(Exception):
+                writer.close()
 
 
 def check_schema_compatible(metadata: TableMetadata, schema: pa.Schema) -> None:

@@ -30,6 +30,7 @@ from floe_dlt_destination_iceberg._pyiceberg_adapter import (
     check_schema_compatible,
     data_files,
     keep_nested_nulls,
+    streamed_data_files,
 )
 from floe_dlt_destination_iceberg.pruning import candidates, key_values
 
@@ -67,7 +68,9 @@ SCANNED_PROPERTY = "floe.merge-files-scanned"
 #: Times the commit found another writer's commit first and was planned again
 CONFLICTS_PROPERTY = "floe.commit-conflicts"
 _BATCH_ROWS = 65_536
-_CHUNK_BYTES = 64 * 2**20
+#: a chunk of a load in memory: a row group of a streamed file; a sorted or partitioned table
+#: gets a file per two chunks
+_CHUNK_BYTES = 32 * 2**20
 _KEY_SEPARATOR = "\x1f"
 MAIN = "main"
 
@@ -90,8 +93,18 @@ def _compatible_schema(schema: pa.Schema) -> pa.Schema:
     return ensure_iceberg_compatible_arrow_schema(schema)
 
 
-def _chunks(dataset: ds.Dataset) -> Iterator[pa.Table]:
-    """The dataset as Iceberg-compatible tables of about ``_CHUNK_BYTES`` each.
+def _checked(tx: Transaction, chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """``chunks``, the first checked against the table's schema before it is written."""
+    first = next(chunks, None)
+    if first is None:
+        return
+    check_schema_compatible(tx.table_metadata, first.schema)
+    yield first
+    yield from chunks
+
+
+def _chunks(dataset: ds.Dataset, times: int = 1) -> Iterator[pa.Table]:
+    """The dataset as Iceberg-compatible tables of about ``times`` times ``_CHUNK_BYTES`` each.
 
     Reading is sequential (no read-ahead), so memory holds one chunk, whatever the load's size.
     """
@@ -104,7 +117,7 @@ def _chunks(dataset: ds.Dataset) -> Iterator[pa.Table]:
             data.cast(schema) if data.schema == schema.remove_metadata() else _conform(data, schema)
         )
         size += batch.nbytes
-        if size >= _CHUNK_BYTES:
+        if size >= _CHUNK_BYTES * times:
             yield pa.concat_tables(pending)
             pending, size = [], 0
     if pending:
@@ -135,7 +148,16 @@ def _write(tx: Transaction, table: Table, dataset: ds.Dataset, producer: Any) ->
     checked = False
     counter = itertools.count(0)  # shared, so every chunk's files get their own names
     order = sort_keys(table)
-    for chunk in _chunks(dataset):
+    if not order and tx.table_metadata.spec().is_unpartitioned():
+        # chunk by chunk into files of the table's target size
+        chunks = _checked(tx, _chunks(dataset))
+        for data_file in streamed_data_files(
+            tx.table_metadata, chunks, table.io, producer.commit_uuid, counter
+        ):
+            producer.append_data_file(data_file)
+        return
+    # a file per chunk: each sorted by the table's order, split by its partitions
+    for chunk in _chunks(dataset, times=2):
         if order:  # each data file written in the table's sort order
             chunk = chunk.sort_by(
                 [(column, direction) for column, direction, _ in order],
