@@ -15,7 +15,9 @@ The summary: ``success``; ``run_id``; ``partition``; ``rows_loaded`` and ``commi
 per destination table (the assets' metadata); ``error`` (a ``Failure``'s description, else the
 error), ``error_category`` and ``error_type`` of a failed step and the engine's ``attempts`` at
 it; ``retries``, the steps Dagster put up for retry; ``step_seconds``, from the first step's
-start to the last step's end, and ``steps``, those two moments as Unix times.
+start to the last step's end, and ``steps``, those two moments as Unix times; ``peak_rss_kib``,
+this process's peak resident set size (``process``) and the largest of its waited-for child
+processes' (``children``: a multiprocess run's steps), from ``getrusage``, in KiB (Linux).
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ def run_job(
                     for name in ("error_category", "error_type", "attempts"):
                         if name in found:
                             summary[name] = found[name].value
+    summary["peak_rss_kib"] = _peak_rss()
     return summary
 
 
@@ -108,6 +111,16 @@ def _execute(
         run_config={"execution": {"config": {"multiprocess": {}}}},
         tags=tags,
     )
+
+
+def _peak_rss() -> dict[str, int]:
+    """Peak RSS in KiB of this process and of the largest child process it has waited for."""
+    import resource
+
+    return {
+        "process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    }
 
 
 def _steps(instance: DagsterInstance, run_id: str) -> dict[str, Any]:
