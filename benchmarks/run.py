@@ -484,6 +484,7 @@ def main() -> None:
             "startup",
             "cli",
             "maintenance",
+            "backfill",
         ],
         default="all",
     )
@@ -496,6 +497,15 @@ def main() -> None:
         "--appends", type=int, default=200, help="appends of 5,000 rows for --suite maintenance"
     )
     parser.add_argument("--rest-page-size", type=int, default=1000, help="items per API page")
+    parser.add_argument(
+        "--backfill-rows", type=int, default=6_000_000, help="rows for --suite backfill"
+    )
+    parser.add_argument(
+        "--backfill-days", type=int, default=8, help="daily partitions for --suite backfill"
+    )
+    parser.add_argument(
+        "--backfill-at-once", type=int, default=4, help="partition runs at a time (backfill)"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--prepare-postgres", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--prepare-files", type=Path, help=argparse.SUPPRESS)
@@ -510,13 +520,28 @@ def main() -> None:
     if args.suite == "maintenance":  # its own report: files, snapshots, scans, throughput
         import maintenance
 
-        header = "\n".join([f"# Benchmarks {date.today().isoformat()}", "", *machine(), ""])
+        header = _header()  # the load average before the run
         options = ["--appends", str(args.appends), "--repeat", str(args.repeat)]
         _write_report(
             f"{header}\n`uv run python benchmarks/run.py --suite maintenance "
             f"{' '.join(options)}`\n\n{maintenance.main(options)}"
         )
         return
+    if args.suite == "backfill":  # its own report: one serial load against a Dagster backfill
+        import backfill
+
+        header = _header()
+        text, verified = backfill.main(
+            ["--rows", str(args.backfill_rows), "--days", str(args.backfill_days),
+             "--at-once", str(args.backfill_at_once), "--repeat", str(args.repeat),
+             "--postgres", PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DB}"]
+        )  # fmt: skip
+        _write_report(
+            f"{header}\n`uv run python benchmarks/run.py --suite backfill --backfill-rows "
+            f"{args.backfill_rows} --backfill-days {args.backfill_days} --backfill-at-once "
+            f"{args.backfill_at_once} --repeat {args.repeat}`\n\n{text}"
+        )
+        sys.exit(0 if verified else 1)
     everything = {"sqlite", "postgres", "files", "rest", "merge", "memory", "incremental"}
     everything |= {"startup", "cli"}
     suites = everything if args.suite == "all" else {args.suite}
@@ -557,6 +582,11 @@ def main() -> None:
     text = report(all_series, cli, args)
     print(text)
     _write_report(text)
+
+
+def _header() -> str:
+    """The title and the machine's details of a suite that writes its own report."""
+    return "\n".join([f"# Benchmarks {date.today().isoformat()}", "", *machine(), ""])
 
 
 def _write_report(text: str) -> None:
