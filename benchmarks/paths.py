@@ -124,6 +124,43 @@ def _raw_append(read: Callable[[Args], Any]) -> Callable[[Args], int]:
     return run
 
 
+def _stream_connectorx(args: Args) -> int:
+    """No dlt, no whole table in memory: connectorx's Arrow stream, each batch written as a data
+    file by pyiceberg's writer, all of them committed as one snapshot in one transaction."""
+    import itertools
+
+    import connectorx as cx
+    import pyarrow as pa
+
+    # pyiceberg's own append writes a RecordBatchReader through an executor that takes every
+    # batch before writing any, so the stream would be held whole; its writer is called per batch.
+    from pyiceberg.io.pyarrow import _dataframe_to_data_files
+
+    reader = cx.read_sql(
+        args["cx_url"],
+        f"SELECT * FROM {args['table']}",
+        return_type="arrow_stream",
+        batch_size=args.get("batch_size", 1_000_000),
+    )
+    catalog = _catalog(Path(args["workdir"]))
+    catalog.create_namespace_if_not_exists(NAMESPACE)
+    iceberg = catalog.create_table_if_not_exists(f"{NAMESPACE}.{args['table']}", reader.schema)
+    rows, counter = 0, itertools.count()
+    with iceberg.transaction() as txn, txn.update_snapshot().fast_append() as append:
+        for batch in reader:
+            files = _dataframe_to_data_files(
+                txn.table_metadata,
+                pa.Table.from_batches([batch]),
+                iceberg.io,
+                append.commit_uuid,
+                counter,
+            )
+            for data_file in files:
+                append.append_data_file(data_file)
+            rows += batch.num_rows
+    return rows
+
+
 def _read_sqlite3(args: Args) -> Any:
     import sqlite3
 
@@ -194,6 +231,7 @@ PATHS: dict[str, Callable[[Args], int]] = {
     "dlt_connectorx": _dlt_sql("connectorx"),
     "raw_sqlite3_pyarrow": _raw_append(_read_sqlite3),
     "raw_connectorx": _raw_append(_read_connectorx),
+    "stream_connectorx": _stream_connectorx,
     "raw_pyarrow_file": _raw_append(_read_file),
     "dlt_rest_api": _dlt_rest_api,
     "raw_requests_pyarrow": _raw_append(_read_rest),
