@@ -485,6 +485,7 @@ def main() -> None:
             "cli",
             "maintenance",
             "backfill",
+            "tpch",
         ],
         default="all",
     )
@@ -505,6 +506,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--backfill-at-once", type=int, default=4, help="partition runs at a time (backfill)"
+    )
+    parser.add_argument(
+        "--tpch-scale", type=float, default=1.0, help="TPC-H scale factor for --suite tpch"
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--prepare-postgres", type=Path, help=argparse.SUPPRESS)
@@ -542,6 +546,18 @@ def main() -> None:
             f"{args.backfill_at_once} --repeat {args.repeat}`\n\n{text}"
         )
         sys.exit(0 if verified else 1)
+    if args.suite == "tpch":  # its own report: phases, read-back checks, targets
+        import tpch
+
+        header = _header()
+        command = (
+            f"`uv run python benchmarks/run.py --suite tpch --tpch-scale {args.tpch_scale:g} "
+            f"--rows {args.rows} --repeat {args.repeat}`"
+        )
+        text = f"{header}\n{command}\n\n{tpch.main(args.tpch_scale, args.repeat, args.rows)}"
+        print(text)
+        _write_report(text)
+        return
     everything = {"sqlite", "postgres", "files", "rest", "merge", "memory", "incremental"}
     everything |= {"startup", "cli"}
     suites = everything if args.suite == "all" else {args.suite}
