@@ -58,7 +58,7 @@ def _missing(s: Series | None, tool: str) -> str | None:
     if s.not_run:
         return f"{tool} {s.not_run}"
     if s.failure or not s.samples:
-        return f"{tool} failed ({s.failure})"
+        return f"{tool} failed ({s.failure or 'no run'})"
     return None
 
 
@@ -66,7 +66,7 @@ def _ratio(series: list[Series], phase: str, other: str, least: float, strict: b
     """[measured, result] for "the other tool's time over floe's is at least ``least``"."""
     floe, peer = _get(series, phase, "floe"), _get(series, phase, other)
     if (why := _missing(floe, "floe")) is not None:
-        return [f"floe: {why}", "missed"]
+        return [why, "missed"]
     if (why := _missing(peer, other)) is not None or peer is None or floe is None:
         return [f"not measured: {why}", "-"]
     ratio = peer.median("seconds") / floe.median("seconds")
@@ -137,7 +137,7 @@ def _targets(series: list[Series]) -> list[list[str]]:
 def _merge_target(series: list[Series]) -> list[list[str]]:
     floe = _get(series, MERGE, "floe")
     if (why := _missing(floe, "floe")) is not None or floe is None:
-        return [["4. merge", f"floe: {why}", "missed"]]
+        return [["4. merge", why, "missed"]]
     speed = _ratio(series, MERGE, "dlt_iceberg", 1.0, strict=True)
     rss, commits = floe.median("rss_mib"), max(s.commits for s in floe.samples)
     unreadable = sorted({u for s in floe.samples for u in s.unreadable})
