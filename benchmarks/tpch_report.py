@@ -162,15 +162,15 @@ def _merge_target(series: list[Series]) -> list[list[str]]:
 
 
 def report(series: list[Series], scale: float, repeat: int, sqlite_rows: int) -> str:
-    initial = _get(series, INITIAL, "floe")
-    rows = int(initial.median("rows")) if initial and initial.samples else None
+    initial = next((s for s in series if s.phase == INITIAL and s.samples), None)
+    rows = int(initial.median("rows")) if initial else None
     size = f"{rows:,} rows" if rows is not None else "rows unknown"
     lines = [
         f"## tpch: TPC-H lineitem, scale {scale:g} ({size}), PostgreSQL into Iceberg",
         "",
         f"Medians of {repeat} alternating repetitions; seconds are whole-process wall time, peak "
-        "RSS is the process's own (its children included). time vs floe: the tool's seconds over "
-        "floe's (above 1: slower than floe). Snapshots and commits: those the load added "
+        "RSS is the process's own (its children included). Rows: in the table after the load. "
+        "Time vs floe: the tool's seconds over floe's (above 1: slower than floe). Snapshots and commits: those the load added "
         "(commits: metadata files written, the table's creation included). Verified: pyiceberg "
         "and DuckDB read back the rows and sum(l_extendedprice) PostgreSQL holds, and no key "
         "twice. The merge changes every tenth order (10% of the rows) and adds as many rows. "
