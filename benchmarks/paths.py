@@ -148,6 +148,8 @@ def _stream_connectorx(args: Args) -> int:
     rows, counter = 0, itertools.count()
     with iceberg.transaction() as txn, txn.update_snapshot().fast_append() as append:
         for batch in reader:
+            if batch.num_rows == 0:  # connectorx can end a stream with an empty batch
+                continue
             files = _dataframe_to_data_files(
                 txn.table_metadata,
                 pa.Table.from_batches([batch]),

@@ -12,6 +12,7 @@ from floe_testing.fixtures.databases import SourceDb
 from floe_testing.fixtures.ingestion import FloeProject
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.table import Table
+from pyiceberg.types import DoubleType
 
 
 @pytest.fixture
@@ -316,3 +317,28 @@ def test_composite_keys_with_nulls_into_an_empty_table(
     incoming = pa.table({"id": pa.array(ids, pa.int64()), "name": pa.array(names, pa.string())})
     writer.merge(table, ds.dataset(incoming), ["id", "name"], "upsert", {})
     assert table.refresh().scan().to_arrow().num_rows == expected
+
+
+def test_a_merge_rewrites_files_written_before_the_schema_evolved(table: Table) -> None:
+    writer.append(table, rows(range(100)), {})  # written with columns id, name
+    with table.update_schema() as update:  # then a column is added and one widened
+        update.add_column("score", DoubleType())
+    wider = pa.table(
+        {"id": [200, 201], "name": ["x", "y"], "score": [0.5, None]},
+        schema=pa.schema([("id", pa.int64()), ("name", pa.string()), ("score", pa.float64())]),
+    )
+    writer.append(table, ds.dataset(wider), {})
+    incoming = pa.table({"id": [5, 201], "name": ["new", "new"], "score": [1.5, 2.5]})
+
+    writer.merge(table, ds.dataset(incoming), ["id"], "upsert", {writer.LOAD_ID_PROPERTY: "m"})
+
+    data = table.refresh().scan().to_arrow().sort_by("id")
+    assert data.num_rows == 102
+    by_id = {r["id"]: (r["name"], r["score"]) for r in data.to_pylist()}
+    assert by_id[5] == ("new", 1.5)
+    assert by_id[4] == ("v1-4", None)  # kept from the old file, read through its old schema
+    assert by_id[200] == ("x", 0.5)
+    assert by_id[201] == ("new", 2.5)
+    summary = table.current_snapshot().summary  # type: ignore[union-attr]
+    assert summary is not None
+    assert summary["deleted-data-files"] == "2"

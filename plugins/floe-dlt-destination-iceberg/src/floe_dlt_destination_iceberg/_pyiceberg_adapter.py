@@ -22,9 +22,10 @@ from pyiceberg.table.update.snapshot import _OverwriteFiles
 if TYPE_CHECKING:
     from pyiceberg.catalog.rest import RestCatalog
     from pyiceberg.io import FileIO
+    from pyiceberg.io.pyarrow import ArrowScan
     from pyiceberg.manifest import DataFile, ManifestFile
     from pyiceberg.schema import Schema
-    from pyiceberg.table import Table
+    from pyiceberg.table import FileScanTask, Table
     from pyiceberg.table.metadata import TableMetadata
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "data_files",
     "evolved_schema",
     "expire_snapshot_ids",
+    "file_batches",
     "keep_nested_nulls",
     "replace_files",
     "streamed_data_files",
@@ -48,6 +50,8 @@ PRIVATE_NAMES = (
     "pyiceberg.io.pyarrow._dataframe_to_data_files",
     "pyiceberg.io.pyarrow._check_pyarrow_schema_compatible",
     "pyiceberg.io.pyarrow._to_requested_schema",  # see streamed_data_files
+    "pyiceberg.io.pyarrow._read_all_delete_files",  # see file_batches
+    "pyiceberg.io.pyarrow.ArrowScan._record_batches_from_scan_tasks_and_deletes",
     "pyiceberg.catalog.rest.RestCatalog._config_headers",
     "pyiceberg.io.pyarrow.ArrowProjectionVisitor.list",  # wrapped: see keep_nested_nulls
     "pyiceberg.io.pyarrow.ArrowProjectionVisitor.map",
@@ -193,6 +197,20 @@ def streamed_data_files(
         if writer is not None:  # failed or abandoned mid-file: close it (an orphan file)
             with contextlib.suppress(Exception):
                 writer.close()
+
+
+def file_batches(scan: ArrowScan, task: FileScanTask, io: FileIO) -> Iterator[pa.RecordBatch]:
+    """The rows of one data file of ``scan``'s table (its delete files applied), a record batch
+    at a time as they are read.
+
+    Private: pyiceberg's public ``ArrowScan.to_record_batches`` reads each file whole into a
+    list before it yields the first batch (so its executor can read files in parallel); a merge
+    rewriting a large file would hold all of it.
+    """
+    from pyiceberg.io.pyarrow import _read_all_delete_files
+
+    deletes = _read_all_delete_files(io, [task])
+    yield from scan._record_batches_from_scan_tasks_and_deletes([task], deletes)
 
 
 def check_schema_compatible(metadata: TableMetadata, schema: pa.Schema) -> None:

@@ -20,7 +20,7 @@ when main has no snapshot yet: the snapshot is then staged, on no branch, for th
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from floe_dlt_destination_iceberg._pyiceberg_adapter import (
     check_schema_compatible,
     data_files,
+    file_batches,
     keep_nested_nulls,
     streamed_data_files,
 )
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
 
     import pyarrow.dataset as ds
     from floe_ingestion_dlt.types import ColumnWindow
-    from pyiceberg.table import FileScanTask, Table, Transaction
+    from pyiceberg.table import Table, Transaction
+    from pyiceberg.table.metadata import TableMetadata
     from pyiceberg.table.snapshots import Snapshot
 
 __all__ = [
@@ -93,18 +95,18 @@ def _compatible_schema(schema: pa.Schema) -> pa.Schema:
     return ensure_iceberg_compatible_arrow_schema(schema)
 
 
-def _checked(tx: Transaction, chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
+def _checked(metadata: TableMetadata, chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
     """``chunks``, the first checked against the table's schema before it is written."""
     first = next(chunks, None)
     if first is None:
         return
-    check_schema_compatible(tx.table_metadata, first.schema)
+    check_schema_compatible(metadata, first.schema)
     yield first
     yield from chunks
 
 
-def _chunks(dataset: ds.Dataset, times: int = 1) -> Iterator[pa.Table]:
-    """The dataset as Iceberg-compatible tables of about ``times`` times ``_CHUNK_BYTES`` each.
+def _chunks(dataset: ds.Dataset) -> Iterator[pa.Table]:
+    """The dataset as Iceberg-compatible tables of about ``_CHUNK_BYTES`` each.
 
     Reading is sequential (no read-ahead), so memory holds one chunk, whatever the load's size.
     """
@@ -117,7 +119,7 @@ def _chunks(dataset: ds.Dataset, times: int = 1) -> Iterator[pa.Table]:
             data.cast(schema) if data.schema == schema.remove_metadata() else _conform(data, schema)
         )
         size += batch.nbytes
-        if size >= _CHUNK_BYTES * times:
+        if size >= _CHUNK_BYTES:
             yield pa.concat_tables(pending)
             pending, size = [], 0
     if pending:
@@ -142,34 +144,57 @@ def _batches(dataset: ds.Dataset) -> Iterator[pa.RecordBatch]:
 
 def _write(tx: Transaction, table: Table, dataset: ds.Dataset, producer: Any) -> None:
     """Write ``dataset`` as data files of ``table`` and add them to the snapshot ``producer``."""
+    metadata = tx.table_metadata  # a deep copy on every access
+    _write_tables(metadata, table, _checked(metadata, _chunks(dataset)), producer)
+
+
+def _write_tables(
+    metadata: TableMetadata, table: Table, pieces: Iterable[pa.Table], producer: Any
+) -> None:
+    """Write ``pieces`` (tables of one schema, of any size) as data files of ``table`` added
+    to the snapshot ``producer``, one chunk in memory at a time: into an unpartitioned,
+    unsorted table streamed into files of the table's target size; else a file per two
+    chunks, each sorted by the table's order and split by its partitions."""
     keep_nested_nulls()
     from floe_dlt_destination_iceberg.layout import sort_keys
 
-    checked = False
-    counter = itertools.count(0)  # shared, so every chunk's files get their own names
+    counter = itertools.count(0)  # shared, so every file written gets its own name
     order = sort_keys(table)
-    if not order and tx.table_metadata.spec().is_unpartitioned():
-        # chunk by chunk into files of the table's target size
-        chunks = _checked(tx, _chunks(dataset))
+    if not order and metadata.spec().is_unpartitioned():
+        chunks = _rechunk(pieces, _CHUNK_BYTES)
         for data_file in streamed_data_files(
-            tx.table_metadata, chunks, table.io, producer.commit_uuid, counter
+            metadata, chunks, table.io, producer.commit_uuid, counter
         ):
             producer.append_data_file(data_file)
         return
-    # a file per chunk: each sorted by the table's order, split by its partitions
-    for chunk in _chunks(dataset, times=2):
+    for chunk in _rechunk(pieces, 2 * _CHUNK_BYTES):
         if order:  # each data file written in the table's sort order
             chunk = chunk.sort_by(
                 [(column, direction) for column, direction, _ in order],
                 null_placement=order[0][2],
             )
-        if not checked:
-            check_schema_compatible(tx.table_metadata, chunk.schema)
-            checked = True
-        for data_file in data_files(
-            tx.table_metadata, chunk, table.io, producer.commit_uuid, counter
-        ):
+        for data_file in data_files(metadata, chunk, table.io, producer.commit_uuid, counter):
             producer.append_data_file(data_file)
+
+
+def _rechunk(pieces: Iterable[pa.Table], size: int) -> Iterator[pa.Table]:
+    """``pieces`` (tables of one schema) as tables of about ``size`` bytes: small ones put
+    together (without copying), large ones sliced."""
+    pending: list[pa.Table] = []
+    held = 0
+    for piece in pieces:
+        if piece.num_rows == 0:
+            continue
+        rows = max(1, piece.num_rows * size // max(piece.nbytes, 1))
+        for start in range(0, piece.num_rows, rows):
+            part = piece.slice(start, rows)
+            pending.append(part)
+            held += part.nbytes
+            if held >= size:
+                yield pa.concat_tables(pending)
+                pending, held = [], 0
+    if pending:
+        yield pa.concat_tables(pending)
 
 
 def append(
@@ -400,54 +425,71 @@ def _rewrite(
     """In one overwrite snapshot: delete the rows whose ``keys`` are in ``deleted`` and add
     ``incoming``. Only the key columns of data files whose partition and key bounds can hold a
     deleted key are read (:mod:`.pruning`; bounds prune little for hashed keys such as nested
-    tables' ``_dlt_root_id``), and only files holding one are read whole and rewritten."""
+    tables' ``_dlt_root_id``), and only files holding one are read, a batch at a time, and
+    rewritten."""
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
 
     keep_nested_nulls()  # the kept rows are read, and all rows written, with their NULLs
     schema = table.schema()
     key_scan = ArrowScan(table.metadata, table.io, schema.select(*keys), AlwaysTrue())
-    hits: list[tuple[FileScanTask, pa.Array]] = []
     files = candidates(table, key_values(incoming, keys, deleted))
     properties = {**properties, SCANNED_PROPERTY: str(len(files))}
-    for task in files:
-        held = pc.is_in(_key(key_scan.to_table([task]), keys), value_set=deleted)
-        if pc.any(held).as_py():
-            hits.append((task, held))
+    hits = [
+        task
+        for task in files
+        if pc.any(pc.is_in(_key(key_scan.to_table([task]), keys), value_set=deleted)).as_py()
+    ]
     if not hits and incoming.num_rows == 0:
         return  # nothing to change: no snapshot
     with table.transaction() as tx:
         metadata = tx.table_metadata  # a deep copy on every access
         scan = ArrowScan(metadata, table.io, schema, AlwaysTrue())
+        arrow_schema = schema.as_arrow()
         with tx.update_snapshot(
             snapshot_properties=properties, branch=branch
         ).overwrite() as overwrite:
-            counter = itertools.count(0)  # shared, so every file written gets its own name
-            arrow_schema = schema.as_arrow()
 
-            def write(parts: list[pa.Table]) -> None:
-                data = pa.concat_tables(parts)  # zero-copy: the parts' chunks side by side
-                for data_file in data_files(
-                    metadata, data, table.io, overwrite.commit_uuid, counter
-                ):
-                    overwrite.append_data_file(data_file)
+            def kept() -> Iterator[pa.Table]:
+                """The rewritten files' rows no incoming key replaces, a batch at a time: memory
+                follows a batch (a row group), not a data file or the table."""
+                for task in hits:
+                    overwrite.delete_data_file(task.file)
+                    for rows in _file_rows(scan, task, table.io, schema):
+                        held = pc.fill_null(pc.is_in(_key(rows, keys), value_set=deleted), False)
+                        kept = rows.filter(pc.invert(held))
+                        yield kept.select(arrow_schema.names).cast(arrow_schema)
 
-            # the kept rows of the rewritten files are written as they collect past a chunk,
-            # so memory follows a chunk and the largest data file, not the table; the last
-            # of them go out with the incoming rows
-            pending: list[pa.Table] = []
-            for task, held in hits:
-                existing = scan.to_table([task])  # the same rows, in the same order
-                if existing.num_rows != len(held):
-                    held = pc.is_in(_key(existing, keys), value_set=deleted)
-                overwrite.delete_data_file(task.file)
-                kept = existing.filter(pc.invert(pc.fill_null(held, False)))
-                pending.append(kept.select(arrow_schema.names).cast(arrow_schema))
-                del existing, kept
-                if sum(t.nbytes for t in pending) >= _CHUNK_BYTES:
-                    write(pending)
-                    pending = []
-            write([*pending, _conform(incoming, arrow_schema)] if hits else [incoming])
+            added = [_conform(incoming, arrow_schema)] if hits else [incoming]
+            _write_tables(metadata, table, itertools.chain(kept(), added), overwrite)
+
+
+def _file_rows(scan: Any, task: Any, io: Any, schema: Any) -> Iterator[pa.Table]:
+    """The rows of one data file, a batch at a time, in the table's current schema.
+
+    A Parquet file without delete files whose schema is the table's (the same field ids,
+    names and types: nothing evolved since it was written, as for the files floe writes) is
+    read straight from its row groups, which holds a batch; any other file goes through
+    pyiceberg's projection (renamed and added columns, position deletes), which reads ahead
+    several row groups.
+    """
+    import pyarrow.parquet as pq
+    from pyiceberg.io.pyarrow import pyarrow_to_schema
+    from pyiceberg.manifest import FileFormat
+
+    if not task.delete_files and task.file.file_format == FileFormat.PARQUET:
+        with io.new_input(task.file.file_path).open() as stream:
+            parquet = pq.ParquetFile(stream, pre_buffer=False)
+            try:
+                same = pyarrow_to_schema(parquet.schema_arrow).as_struct() == schema.as_struct()
+            except ValueError:  # a file without field ids
+                same = False
+            if same:
+                for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, use_threads=False):
+                    yield pa.Table.from_batches([batch])
+                return
+    for batch in file_batches(scan, task, io):
+        yield pa.Table.from_batches([batch])
 
 
 def _conform(data: pa.Table, schema: pa.Schema) -> pa.Table:
