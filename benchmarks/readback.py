@@ -20,6 +20,8 @@ sys.path.insert(0, str(HERE))
 
 from paths import NAMESPACE, _catalog  # noqa: E402
 
+_DUCKDB_MEMORY = "6GB"
+
 
 def _error(exc: Exception) -> dict[str, Any]:
     text = str(exc).strip().splitlines()
@@ -58,7 +60,11 @@ def _duckdb(table: Any, key: list[str], value: str) -> dict[str, Any]:
         f"SELECT count(*) AS n, sum({value}) AS s, "
         f"count(*) - count(DISTINCT ({columns})) AS d FROM t"
     )
-    [row] = read_iceberg(table.metadata_location, query).to_pylist()
+    # DuckDB applying the equality deletes of a multi-million-row table can take the machine's
+    # memory: it is held to a limit, and failing it is a finding like any reader's error
+    [row] = read_iceberg(
+        table.metadata_location, query, settings={"memory_limit": _DUCKDB_MEMORY}
+    ).to_pylist()
     return {"rows": row["n"], **_total(row["s"]), "duplicates": row["d"]}
 
 
@@ -81,4 +87,10 @@ def read_back(args: dict[str, Any]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    import resource
+
+    # and the process to an address space well inside the machine's memory, so a reader that
+    # ignores the limit fails here instead of taking the machine (and its database) down
+    limit = 12 * 2**30
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     print(json.dumps(read_back(json.loads(sys.argv[1]))))

@@ -153,6 +153,8 @@ def _check(
         text=True,
         check=False,
     )
+    if out.returncode < 0:
+        raise LoadFailedError(f"read back: the reader was killed by signal {-out.returncode}")
     if out.returncode != 0:
         raise LoadFailedError(
             f"read back: {(out.stderr.strip() or 'no output').splitlines()[-1][:200]}"

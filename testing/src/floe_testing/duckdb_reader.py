@@ -31,15 +31,21 @@ def duckdb_connection() -> Any:
 
 
 def read_iceberg(
-    metadata_location: str, query: str = "SELECT * FROM t", filesystem: Any = None
+    metadata_location: str,
+    query: str = "SELECT * FROM t",
+    filesystem: Any = None,
+    settings: dict[str, str] | None = None,
 ) -> Any:
     """The rows of the Iceberg table whose current metadata file is ``metadata_location``, as a
-    ``pyarrow.Table`` read by DuckDB (``t`` names the table in ``query``).
+    ``pyarrow.Table`` read by DuckDB (``t`` names the table in ``query``); ``settings`` are
+    DuckDB settings (``{"memory_limit": "4GB"}``).
 
     ``filesystem``: an fsspec filesystem DuckDB reads the table's files through (an ``s3fs``
     one for tables on S3, which DuckDB cannot reach without its httpfs extension).
     """
     connection = duckdb_connection()
+    for name, value in (settings or {}).items():
+        connection.execute(f"SET {name} = ?", [value])
     if filesystem is not None:
         connection.register_filesystem(filesystem)
     try:
