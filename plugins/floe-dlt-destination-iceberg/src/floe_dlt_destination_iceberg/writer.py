@@ -435,11 +435,11 @@ def _rewrite(
     key_scan = ArrowScan(table.metadata, table.io, schema.select(*keys), AlwaysTrue())
     files = candidates(table, key_values(incoming, keys, deleted))
     properties = {**properties, SCANNED_PROPERTY: str(len(files))}
-    hits = [
-        task
-        for task in files
-        if pc.any(pc.is_in(_key(key_scan.to_table([task]), keys), value_set=deleted)).as_py()
-    ]
+    hits: list[tuple[Any, pa.Array]] = []
+    for task in files:
+        held = pc.is_in(_key(key_scan.to_table([task]), keys), value_set=deleted)
+        if pc.any(held).as_py():
+            hits.append((task, pc.fill_null(held, False)))
     if not hits and incoming.num_rows == 0:
         return  # nothing to change: no snapshot
     with table.transaction() as tx:
@@ -453,43 +453,57 @@ def _rewrite(
             def kept() -> Iterator[pa.Table]:
                 """The rewritten files' rows no incoming key replaces, a batch at a time: memory
                 follows a batch (a row group), not a data file or the table."""
-                for task in hits:
+                for task, held in hits:
                     overwrite.delete_data_file(task.file)
-                    for rows in _file_rows(scan, task, table.io, schema):
-                        held = pc.fill_null(pc.is_in(_key(rows, keys), value_set=deleted), False)
-                        kept = rows.filter(pc.invert(held))
-                        yield kept.select(arrow_schema.names).cast(arrow_schema)
+                    direct = _parquet_batches(task, table.io, schema)
+                    if direct is not None:  # in the order the key columns were read
+                        offset = 0
+                        for rows in direct:
+                            replaced = held.slice(offset, rows.num_rows)
+                            offset += rows.num_rows
+                            yield _kept(rows, replaced, arrow_schema)
+                        continue
+                    for batch in file_batches(scan, task, table.io):
+                        rows = pa.Table.from_batches([batch])
+                        replaced = pc.fill_null(pc.is_in(_key(rows, keys), deleted), False)
+                        yield _kept(rows, replaced, arrow_schema)
 
             added = [_conform(incoming, arrow_schema)] if hits else [incoming]
             _write_tables(metadata, table, itertools.chain(kept(), added), overwrite)
 
 
-def _file_rows(scan: Any, task: Any, io: Any, schema: Any) -> Iterator[pa.Table]:
-    """The rows of one data file, a batch at a time, in the table's current schema.
+def _kept(rows: pa.Table, replaced: pa.Array, schema: pa.Schema) -> pa.Table:
+    return rows.filter(pc.invert(replaced)).select(schema.names).cast(schema)
 
-    A Parquet file without delete files whose schema is the table's (the same field ids,
-    names and types: nothing evolved since it was written, as for the files floe writes) is
-    read straight from its row groups, which holds a batch; any other file goes through
-    pyiceberg's projection (renamed and added columns, position deletes), which reads ahead
-    several row groups.
-    """
+
+def _parquet_batches(task: Any, io: Any, schema: Any) -> Iterator[pa.Table] | None:
+    """The rows of one data file, a batch at a time as its row groups are read, when it is a
+    Parquet file without delete files whose schema is the table's (the same field ids, names
+    and types: nothing evolved since it was written, as for the files floe writes); None for
+    any other file, which pyiceberg's projection reads (renamed and added columns, position
+    deletes) with a read-ahead of several row groups."""
     import pyarrow.parquet as pq
     from pyiceberg.io.pyarrow import pyarrow_to_schema
     from pyiceberg.manifest import FileFormat
 
-    if not task.delete_files and task.file.file_format == FileFormat.PARQUET:
-        with io.new_input(task.file.file_path).open() as stream:
-            parquet = pq.ParquetFile(stream, pre_buffer=False)
-            try:
-                same = pyarrow_to_schema(parquet.schema_arrow).as_struct() == schema.as_struct()
-            except ValueError:  # a file without field ids
-                same = False
-            if same:
-                for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, use_threads=False):
-                    yield pa.Table.from_batches([batch])
-                return
-    for batch in file_batches(scan, task, io):
-        yield pa.Table.from_batches([batch])
+    if task.delete_files or task.file.file_format != FileFormat.PARQUET:
+        return None
+    stream = io.new_input(task.file.file_path).open()
+    parquet = pq.ParquetFile(stream, pre_buffer=False)
+    try:
+        same = pyarrow_to_schema(parquet.schema_arrow).as_struct() == schema.as_struct()
+    except ValueError:  # a file without field ids
+        same = False
+    if not same:
+        stream.close()
+        return None
+
+    def batches() -> Iterator[pa.Table]:
+        with stream:
+            for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, use_threads=False):
+                yield pa.Table.from_batches([batch])
+
+    return batches()
 
 
 def _conform(data: pa.Table, schema: pa.Schema) -> pa.Table:
