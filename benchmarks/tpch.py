@@ -166,8 +166,7 @@ def _check(
             unreadable.append(f"{reader} cannot read it ({found[reader]['error']})")
         elif (why := _matches(found[reader], *expected)) is not None:
             raise LoadFailedError(f"{reader} reads {why}")
-    if len(unreadable) == 2:
-        raise LoadFailedError("; ".join(unreadable))
+    # a table neither reader can read is reported with its time, as not verified
     found["unreadable"] = unreadable
     return found
 
