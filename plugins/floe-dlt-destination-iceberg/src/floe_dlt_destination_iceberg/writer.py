@@ -455,7 +455,7 @@ def _rewrite(
                 follows a batch (a row group), not a data file or the table."""
                 for task, held in hits:
                     overwrite.delete_data_file(task.file)
-                    direct = _parquet_batches(task, table.io, schema)
+                    direct = _parquet_batches(task, table.io, schema, arrow_schema)
                     if direct is not None:  # in the order the key columns were read
                         offset = 0
                         for rows in direct:
@@ -476,10 +476,13 @@ def _kept(rows: pa.Table, replaced: pa.Array, schema: pa.Schema) -> pa.Table:
     return rows.filter(pc.invert(replaced)).select(schema.names).cast(schema)
 
 
-def _parquet_batches(task: Any, io: Any, schema: Any) -> Iterator[pa.Table] | None:
+def _parquet_batches(
+    task: Any, io: Any, schema: Any, arrow_schema: pa.Schema
+) -> Iterator[pa.Table] | None:
     """The rows of one data file, a batch at a time as its row groups are read, when it is a
     Parquet file without delete files whose schema is the table's (the same field ids, names
-    and types: nothing evolved since it was written, as for the files floe writes); None for
+    and types, and read as the Arrow types pyiceberg reads them: nothing evolved since it was
+    written, as for the files floe writes); None for
     any other file, which pyiceberg's projection reads (renamed and added columns, position
     deletes) with a read-ahead of several row groups."""
     import pyarrow.parquet as pq
@@ -494,6 +497,9 @@ def _parquet_batches(task: Any, io: Any, schema: Any) -> Iterator[pa.Table] | No
         same = pyarrow_to_schema(parquet.schema_arrow).as_struct() == schema.as_struct()
     except ValueError:  # a file without field ids
         same = False
+    same = same and all(
+        field.type == arrow_schema.field(field.name).type for field in parquet.schema_arrow
+    )
     if not same:
         stream.close()
         return None
