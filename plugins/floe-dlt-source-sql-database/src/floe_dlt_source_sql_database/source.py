@@ -59,6 +59,19 @@ def _loader_class(config: SqlDatabaseConfig) -> type[Any]:
     return exact_loader(get_table_loader_class(config.effective_backend), config)
 
 
+def _unique(table: Any, keys: list[str]) -> bool:
+    """Whether no two rows of ``table`` can share ``keys``: its primary key, or a unique
+    constraint, is among them."""
+    if table is None or not keys:
+        return False
+    import sqlalchemy as sa
+
+    constraints = [table.primary_key] + [
+        c for c in table.constraints if isinstance(c, sa.UniqueConstraint)
+    ]
+    return any(len(c.columns) and set(c.columns.keys()) <= set(keys) for c in constraints)
+
+
 def _declare_types(
     source: DltSource, tables: dict[str, Any], config: SqlDatabaseConfig, url: str, name: str
 ) -> None:
@@ -179,9 +192,17 @@ class SqlDatabaseSource(SourceType):
                     source_type=self.name,
                 )
             for resource in with_cursor:
+                # ordered by the cursor only where the order decides a result: a merge that keeps
+                # the last row of a key the table may hold twice (sorting a large first read
+                # costs the database a full sort before it sends a row)
+                ordered = context.write_mode == "merge" and not _unique(
+                    reflected.get(resource.name), context.primary_key
+                )
                 resource.apply_hints(
                     incremental=dlt.sources.incremental(
-                        cursor, initial_value=config.initial_value, row_order="asc"
+                        cursor,
+                        initial_value=config.initial_value,
+                        row_order="asc" if ordered else None,
                     )
                 )
         return apply_destination_hints(source, context)
