@@ -342,3 +342,24 @@ def test_a_merge_rewrites_files_written_before_the_schema_evolved(table: Table) 
     summary = table.current_snapshot().summary  # type: ignore[union-attr]
     assert summary is not None
     assert summary["deleted-data-files"] == "2"
+
+
+def test_keys_vouched_unique_are_not_searched_for_a_second_row(
+    table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def searched(*args: object) -> bool:
+        raise AssertionError("the load was searched for a key twice")
+
+    monkeypatch.setattr(writer, "_has_duplicate_keys", searched)
+    monkeypatch.setattr(writer, "_dedupe_last", searched)
+    props = {writer.LOAD_ID_PROPERTY: "m1"}
+    writer.merge(table, rows(range(100)), ["id"], "upsert", props, keys_unique=True)
+    incoming = ds.dataset(pa.table({"id": [5, 500], "name": ["new", "added"]}))
+    writer.merge(
+        table, incoming, ["id"], "upsert", props | {"floe.load-id": "m2"}, keys_unique=True
+    )
+
+    data = current(table)
+    assert len(data) == 101
+    assert data[5] == "new"
+    assert data[500] == "added"

@@ -1,5 +1,6 @@
 """An incremental read is ordered by its cursor only where the order decides what lands: a merge
-that keeps the last row of a key the table may hold more than once."""
+that keeps the last row of a key the table may hold more than once. Where the table's primary key
+(or a NOT NULL unique constraint) is among the merge keys, the load is vouched for instead."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 from floe_dlt_source_sql_database.config import SqlDatabaseConfig
 from floe_dlt_source_sql_database.source import SqlDatabaseSource
+from floe_ingestion_dlt.hints import UNIQUE_KEYS_HINT
 from floe_ingestion_dlt.types import SourceContext
 from floe_testing.fixtures.databases import SourceDb
 from floe_testing.fixtures.ingestion import FloeProject
@@ -44,10 +46,14 @@ def test_a_merge_keeps_the_newest_row_of_a_key_a_table_without_a_key_holds_twice
 @pytest.mark.parametrize(
     ("write_mode", "keys", "ordered"),
     [
-        ("merge", ["id"], {"keyed": None, "unique_code": "asc", "log": "asc"}),
-        ("merge", ["code"], {"keyed": "asc", "unique_code": None, "log": "asc"}),
-        ("merge", ["id", "code"], {"keyed": None, "unique_code": None, "log": "asc"}),
-        ("append", [], {"keyed": None, "unique_code": None, "log": None}),
+        ("merge", ["id"], {"keyed": None, "unique_code": "asc", "nullable": "asc", "log": "asc"}),
+        ("merge", ["code"], {"keyed": "asc", "unique_code": None, "nullable": "asc", "log": "asc"}),
+        (
+            "merge",
+            ["id", "code"],
+            {"keyed": None, "unique_code": None, "nullable": "asc", "log": "asc"},
+        ),
+        ("append", [], {"keyed": None, "unique_code": None, "nullable": None, "log": None}),
     ],
 )
 def test_the_cursor_orders_the_read_only_when_a_key_may_repeat(
@@ -59,7 +65,9 @@ def test_the_cursor_orders_the_read_only_when_a_key_may_repeat(
     with sqlite3.connect(db) as connection:
         connection.executescript(
             "CREATE TABLE keyed (id INTEGER PRIMARY KEY, code TEXT, updated_at TIMESTAMP);"
-            "CREATE TABLE unique_code (id INTEGER, code TEXT UNIQUE, updated_at TIMESTAMP);"
+            "CREATE TABLE unique_code (id INTEGER, code TEXT NOT NULL UNIQUE, updated_at TIMESTAMP);"
+            # a unique column may hold NULL many times, which a merge counts as one key
+            "CREATE TABLE nullable (id INTEGER, code TEXT UNIQUE, updated_at TIMESTAMP);"
             "CREATE TABLE log (id INTEGER, code TEXT, updated_at TIMESTAMP);"
         )
     config = SqlDatabaseConfig(
@@ -71,3 +79,12 @@ def test_the_cursor_orders_the_read_only_when_a_key_may_repeat(
 
     found = {name: source.resources[name].incremental.incremental.row_order for name in ordered}
     assert found == ordered
+    # where a key cannot repeat in a load, the destination is told so and does not search
+    vouched = {
+        name
+        for name in ordered
+        if source.resources[name].compute_table_schema().get(UNIQUE_KEYS_HINT)
+    }
+    assert vouched == {
+        name for name, order in ordered.items() if write_mode == "merge" and not order
+    }

@@ -42,6 +42,7 @@ from dlt.destinations.job_impl import FinalizedLoadJob
 from floe_core.layout import TableLayout
 from floe_core.spec import SourceSpec
 from floe_ingestion_dlt.audit import branch_name
+from floe_ingestion_dlt.hints import UNIQUE_KEYS_HINT
 from floe_ingestion_dlt.types import ColumnWindow
 from pyiceberg import exceptions as pyiceberg_exceptions
 
@@ -178,7 +179,10 @@ class FloeIcebergLoadJob(IcebergLoadFilesystemJob):
             if strategy != "insert-only":
                 self._settle_nested_without_rows(table, properties)
             keys = _root_merge_keys(self._load_table)
-            writer.merge(table, self.arrow_dataset, keys, strategy, properties, branch)
+            unique = bool(self._load_table.get(UNIQUE_KEYS_HINT))
+            writer.merge(
+                table, self.arrow_dataset, keys, strategy, properties, branch, keys_unique=unique
+            )
         elif disposition == "replace":
             writer.replace(table, self.arrow_dataset, properties, branch)
         elif self.window is not None:

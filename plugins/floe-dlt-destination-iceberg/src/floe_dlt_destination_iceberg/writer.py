@@ -304,24 +304,28 @@ def merge(
     strategy: str,
     properties: dict[str, str],
     branch: str | None = MAIN,
+    *,
+    keys_unique: bool = False,
 ) -> None:
     """Merge ``dataset`` into ``table`` by ``keys`` in one snapshot.
 
     ``upsert``: the last incoming row of each key replaces the table's rows with that key.
     ``delete-insert``: every incoming row is inserted after rows with its key are deleted.
     ``insert-only``: incoming rows whose key is not in the table are appended.
+    ``keys_unique``: the source vouches that no two incoming rows share a key (a SQL table's
+    primary key), so the load is not searched for one.
     """
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
 
     if _holds_no_rows(table, branch) and (
-        strategy == "delete-insert" or not _has_duplicate_keys(dataset, keys)
+        strategy == "delete-insert" or keys_unique or not _has_duplicate_keys(dataset, keys)
     ):
         append(table, dataset, properties, branch)  # nothing to replace, nothing to collapse
         return
     incoming = dataset.to_table()
     incoming = incoming.cast(_compatible_schema(incoming.schema))
-    if strategy in ("upsert", "insert-only"):
+    if strategy in ("upsert", "insert-only") and not keys_unique:
         incoming = _dedupe_last(incoming, keys)
     incoming_keys = _key(incoming, keys)
     if _head(table, branch) is None:

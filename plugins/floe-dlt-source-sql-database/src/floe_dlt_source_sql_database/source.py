@@ -8,7 +8,7 @@ from typing import Any
 
 from floe_core.health import HealthState, HealthStatus
 from floe_ingestion_dlt.errors import PipelineConfigurationError
-from floe_ingestion_dlt.hints import apply_destination_hints
+from floe_ingestion_dlt.hints import UNIQUE_KEYS_HINT, apply_destination_hints
 from floe_ingestion_dlt.types import DltSource, ReadPreview, SourceContext, SourceType
 from pydantic import BaseModel
 
@@ -61,15 +61,20 @@ def _loader_class(config: SqlDatabaseConfig) -> type[Any]:
 
 def _unique(table: Any, keys: list[str]) -> bool:
     """Whether no two rows of ``table`` can share ``keys``: its primary key, or a unique
-    constraint, is among them."""
+    constraint on columns that cannot be NULL (a merge counts NULL keys as one value; SQL
+    lets a unique column hold many), is among them."""
     if table is None or not keys:
         return False
     import sqlalchemy as sa
 
-    constraints = [table.primary_key] + [
-        c for c in table.constraints if isinstance(c, sa.UniqueConstraint)
+    unique = [
+        c
+        for c in table.constraints
+        if isinstance(c, sa.UniqueConstraint) and not any(col.nullable for col in c.columns)
     ]
-    return any(len(c.columns) and set(c.columns.keys()) <= set(keys) for c in constraints)
+    return any(
+        len(c.columns) and set(c.columns.keys()) <= set(keys) for c in [table.primary_key, *unique]
+    )
 
 
 def _declare_types(
@@ -205,6 +210,11 @@ class SqlDatabaseSource(SourceType):
                         row_order="asc" if ordered else None,
                     )
                 )
+        if context.write_mode == "merge":
+            for resource in source.selected_resources.values():
+                if _unique(reflected.get(resource.name), context.primary_key):
+                    # the destination need not look for a key twice in the load
+                    resource.apply_hints(additional_table_hints={UNIQUE_KEYS_HINT: True})
         return apply_destination_hints(source, context)
 
     def row_estimates(self, config: BaseModel, context: SourceContext) -> dict[str, int]:

@@ -8,7 +8,11 @@ from floe_core.spec import MergeStrategy, SchemaContract, WriteMode
 
 from floe_ingestion_dlt.types import DltSource, SourceContext
 
-__all__ = ["apply_destination_hints", "schema_contract", "write_disposition"]
+__all__ = ["UNIQUE_KEYS_HINT", "apply_destination_hints", "schema_contract", "write_disposition"]
+
+#: A table hint a source sets when no two rows of one load can share the merge keys (a SQL
+#: table whose primary key is among them): the destination then skips looking for a key twice.
+UNIQUE_KEYS_HINT = "x-floe-unique-keys"
 
 
 def write_disposition(write_mode: WriteMode, merge_strategy: MergeStrategy = "upsert") -> Any:
