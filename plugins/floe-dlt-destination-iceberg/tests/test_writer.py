@@ -363,3 +363,22 @@ def test_keys_vouched_unique_are_not_searched_for_a_second_row(
     assert len(data) == 101
     assert data[5] == "new"
     assert data[500] == "added"
+
+
+def test_a_merge_reads_the_files_floe_wrote_straight_from_their_row_groups(
+    table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer.append(table, rows(range(100)), {})  # strings as Arrow's plain string
+    writer.merge(table, ds.dataset(pa.table({"id": [1], "name": ["x"]})), ["id"], "upsert", {})
+
+    def projected(*args: object) -> None:
+        raise AssertionError("read through pyiceberg's projection, which reads files ahead")
+
+    monkeypatch.setattr(writer, "file_batches", projected)
+    # the files of both writes (large strings after the merge) are read as they are
+    incoming = pa.table({"id": [5, 1], "name": ["new", "y"]})
+    writer.merge(table, ds.dataset(incoming), ["id"], "upsert", {writer.LOAD_ID_PROPERTY: "m"})
+
+    data = current(table)
+    assert len(data) == 100
+    assert (data[1], data[5], data[7]) == ("y", "new", "v1-7")

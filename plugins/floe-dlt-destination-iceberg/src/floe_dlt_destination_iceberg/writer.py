@@ -95,35 +95,28 @@ def _compatible_schema(schema: pa.Schema) -> pa.Schema:
     return ensure_iceberg_compatible_arrow_schema(schema)
 
 
-def _checked(metadata: TableMetadata, chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
-    """``chunks``, the first checked against the table's schema before it is written."""
-    first = next(chunks, None)
+def _checked(metadata: TableMetadata, pieces: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """``pieces``, the first checked against the table's schema before it is written."""
+    first = next(pieces, None)
     if first is None:
         return
     check_schema_compatible(metadata, first.schema)
     yield first
-    yield from chunks
+    yield from pieces
 
 
-def _chunks(dataset: ds.Dataset) -> Iterator[pa.Table]:
-    """The dataset as Iceberg-compatible tables of about ``_CHUNK_BYTES`` each.
+def _pieces(dataset: ds.Dataset) -> Iterator[pa.Table]:
+    """The dataset as Iceberg-compatible tables, one per record batch read.
 
-    Reading is sequential (no read-ahead), so memory holds one chunk, whatever the load's size.
+    Reading is sequential (no read-ahead): :func:`_write_tables` puts the pieces together into
+    chunks, so memory holds one chunk, whatever the load's size.
     """
     schema = _compatible_schema(dataset.schema)
-    pending: list[pa.Table] = []
-    size = 0
     for batch in _batches(dataset):
         data = pa.Table.from_batches([batch])
-        pending.append(
+        yield (
             data.cast(schema) if data.schema == schema.remove_metadata() else _conform(data, schema)
         )
-        size += batch.nbytes
-        if size >= _CHUNK_BYTES:
-            yield pa.concat_tables(pending)
-            pending, size = [], 0
-    if pending:
-        yield pa.concat_tables(pending)
 
 
 def _batches(dataset: ds.Dataset) -> Iterator[pa.RecordBatch]:
@@ -145,7 +138,7 @@ def _batches(dataset: ds.Dataset) -> Iterator[pa.RecordBatch]:
 def _write(tx: Transaction, table: Table, dataset: ds.Dataset, producer: Any) -> None:
     """Write ``dataset`` as data files of ``table`` and add them to the snapshot ``producer``."""
     metadata = tx.table_metadata  # a deep copy on every access
-    _write_tables(metadata, table, _checked(metadata, _chunks(dataset)), producer)
+    _write_tables(metadata, table, _checked(metadata, _pieces(dataset)), producer)
 
 
 def _write_tables(
@@ -480,6 +473,16 @@ def _kept(rows: pa.Table, replaced: pa.Array, schema: pa.Schema) -> pa.Table:
     return rows.filter(pc.invert(replaced)).select(schema.names).cast(schema)
 
 
+def _plain(data_type: pa.DataType) -> pa.DataType:
+    """``data_type`` with large strings and binaries as the plain ones (a cast between them is
+    exact; which one a Parquet file is read as depends on the writer's stored Arrow schema)."""
+    if data_type == pa.large_string():
+        return pa.string()
+    if data_type == pa.large_binary():
+        return pa.binary()
+    return data_type
+
+
 def _parquet_batches(
     task: Any, io: Any, schema: Any, arrow_schema: pa.Schema
 ) -> Iterator[pa.Table] | None:
@@ -502,7 +505,8 @@ def _parquet_batches(
     except ValueError:  # a file without field ids
         same = False
     same = same and all(
-        field.type == arrow_schema.field(field.name).type for field in parquet.schema_arrow
+        _plain(field.type) == _plain(arrow_schema.field(field.name).type)
+        for field in parquet.schema_arrow
     )
     if not same:
         stream.close()
