@@ -66,12 +66,14 @@ def test_streamed_data_files_roll_at_the_target_size_and_read_back_with_their_st
     from pyiceberg.conversions import from_bytes
     from pyiceberg.types import LongType
 
-    with table.transaction() as tx:
-        tx.set_properties({"write.target-file-size-bytes": str(3 * 1_000 * 16)})
     chunks = [
-        pa.table({"id": list(range(i, i + 1_000)), "name": [f"n{j}" for j in range(i, i + 1_000)]})
+        pa.table(
+            {"id": list(range(i, i + 1_000)), "name": [f"n{j:05d}" for j in range(i, i + 1_000)]}
+        )
         for i in range(0, 10_000, 1_000)
     ]
+    with table.transaction() as tx:  # two and a half chunks to a file
+        tx.set_properties({"write.target-file-size-bytes": str(chunks[0].nbytes * 5 // 2)})
     with (
         table.transaction() as tx,
         tx.update_snapshot().fast_append() as producer,
@@ -84,16 +86,22 @@ def test_streamed_data_files_roll_at_the_target_size_and_read_back_with_their_st
         for data_file in written:
             producer.append_data_file(data_file)
 
-    assert [f.record_count for f in written] == [3_000, 3_000, 3_000, 1_000]
+    # files roll at the target size, splitting the chunk that crosses it
+    counts = [f.record_count for f in written]
+    assert len(counts) == 4
+    assert sum(counts) == 10_000
+    assert all(2_490 <= count <= 2_510 for count in counts)
     id_field = table.schema().find_field("id").field_id
-    bounds: list[tuple[object, object]] = [
+    bounds: list[tuple[int, int]] = [
         (
-            from_bytes(LongType(), f.lower_bounds[id_field]),
-            from_bytes(LongType(), f.upper_bounds[id_field]),
+            int(from_bytes(LongType(), f.lower_bounds[id_field])),
+            int(from_bytes(LongType(), f.upper_bounds[id_field])),
         )
         for f in written
     ]
-    assert bounds == [(0, 2_999), (3_000, 5_999), (6_000, 8_999), (9_000, 9_999)]
+    assert bounds[0][0] == 0
+    assert bounds[-1][1] == 9_999
+    assert all(low == high + 1 for (_, high), (low, _) in itertools.pairwise(bounds))
     table.refresh()
     assert sorted(table.scan().to_arrow()["id"].to_pylist()) == list(range(10_000))
     assert table.scan(row_filter="id >= 9500").to_arrow().num_rows == 500  # pruned by bounds

@@ -124,10 +124,13 @@ def streamed_data_files(
     from pyiceberg.utils.properties import property_as_int
 
     properties = metadata.properties
-    target = property_as_int(
-        properties,
-        TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
-        TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT,
+    target = (
+        property_as_int(
+            properties,
+            TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
+            TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT,
+        )
+        or TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT
     )
     file_format = FileFormat(
         properties.get(TableProperties.WRITE_FILE_FORMAT, TableProperties.WRITE_FILE_FORMAT_DEFAULT)
@@ -162,34 +165,39 @@ def streamed_data_files(
         for chunk in chunks:
             if chunk.num_rows == 0:
                 continue
-            if writer is None:
-                # named as pyiceberg names a write task's file
-                name = f"00000-{next(counter)}-{write_uuid}.{model.file_extension()}"
-                path = locations.new_data_location(data_file_name=name)
-                output = io.new_output(path)
-                writer = model.create_writer(output, file_schema, properties)
             chunk_schema = pyarrow_to_schema(
                 chunk.schema,
                 name_mapping=table_schema.name_mapping,
                 downcast_ns_timestamp_to_us=downcast,
                 format_version=metadata.format_version,
             )
-            batches = [
-                _to_requested_schema(
-                    requested_schema=file_schema,
-                    file_schema=chunk_schema,
-                    batch=batch,
-                    downcast_ns_timestamp_to_us=downcast,
-                    include_field_ids=True,
-                    format_model=model,
-                )
-                for batch in chunk.to_batches()
-            ]
-            writer.write(pa.Table.from_batches(batches))
-            held += chunk.nbytes
-            if held >= target:
-                yield described(path, output, writer.close())
-                writer, held = None, 0
+            row_bytes = max(chunk.nbytes / chunk.num_rows, 1.0)
+            start = 0
+            while start < chunk.num_rows:  # a chunk larger than a file's room is split
+                if writer is None:
+                    # named as pyiceberg names a write task's file
+                    name = f"00000-{next(counter)}-{write_uuid}.{model.file_extension()}"
+                    path = locations.new_data_location(data_file_name=name)
+                    output = io.new_output(path)
+                    writer = model.create_writer(output, file_schema, properties)
+                part = chunk.slice(start, max(1, int((target - held) / row_bytes)))
+                start += part.num_rows
+                batches = [
+                    _to_requested_schema(
+                        requested_schema=file_schema,
+                        file_schema=chunk_schema,
+                        batch=batch,
+                        downcast_ns_timestamp_to_us=downcast,
+                        include_field_ids=True,
+                        format_model=model,
+                    )
+                    for batch in part.to_batches()
+                ]
+                writer.write(pa.Table.from_batches(batches))
+                held += part.nbytes
+                if held >= target:
+                    yield described(path, output, writer.close())
+                    writer, held = None, 0
         if writer is not None:
             yield described(path, output, writer.close())
             writer = None
