@@ -128,7 +128,7 @@ def source_table(url: str, rows: int, days: int) -> Source:
                 f"""INSERT INTO {TABLE} SELECT i, timestamp '{START}' + i * interval '{days} days'
                 / {rows}, (i * 7919 % 1000000) / 100.0, 'customer ' || i % 50000,
                 (ARRAY['paid', 'shipped', 'delivered', 'refunded'])[1 + i % 4]
-                FROM generate_series(0, {rows - 1}) AS i"""
+                FROM generate_series(0::bigint, {rows - 1}) AS i"""
             )
             cur.execute(f"CREATE INDEX ON {TABLE} (at)")
             cur.execute(f"COMMENT ON TABLE {TABLE} IS '{label}'")
