@@ -124,3 +124,18 @@ def test_the_adapter_names_tables_and_types_as_dlt_does(tmp_path: Path) -> None:
     [opened] = openable_files(fsspec.filesystem("file"), tmp_path.as_uri(), "*.csv")
     assert opened.read_bytes() == b"x\n1\n"
     assert arrow_type({"name": "n", "data_type": "bigint"}, "UTC") == pa.int64()
+
+
+def _destination_internal_names() -> tuple[str, ...]:
+    from floe_dlt_destination_iceberg.client import INTERNAL_NAMES
+
+    return INTERNAL_NAMES
+
+
+@pytest.mark.parametrize("name", _destination_internal_names())
+def test_the_destination_adapter_internal_module_name_exists(name: str) -> None:
+    module_name, _, attribute = name.rpartition(".")
+    module = importlib.import_module(module_name)
+    assert hasattr(module, attribute), (
+        f"dlt no longer has {name}: update floe_dlt_destination_iceberg.client"
+    )

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
 __all__ = [
+    "INTERNAL_NAMES",
     "PRIVATE_NAMES",
     "FloeIcebergClient",
     "FloeIcebergLoadJob",
@@ -69,6 +70,28 @@ PRIVATE_NAMES = (
     "FilesystemClient._catalog",  # the catalog opened once per client
     "FilesystemClient._catalog_namespaces",  # namespaces made once per client
     "filesystem._raw_capabilities",  # the merge strategies this destination supports
+)
+
+
+#: The names this adapter imports from dlt's internal modules (no public API offers a custom
+#: table-format job for the filesystem destination), checked by the adapter's test.
+INTERNAL_NAMES = (
+    "dlt.common.destination.client.HasFollowupJobs",  # the Iceberg job's follow-up marker
+    "dlt.common.destination.client.LoadJob",
+    "dlt.common.destination.client.RunnableLoadJob",  # the job floe's Iceberg job is
+    "dlt.common.schema.utils.get_columns_names_with_prop",  # merge keys of a table schema
+    "dlt.common.schema.utils.get_first_column_name_with_prop",
+    "dlt.common.schema.utils.get_nested_tables",  # a merged root's nested tables
+    "dlt.common.schema.utils.get_root_table",
+    "dlt.common.utils.uniq_id",  # temporary file names for dlt's own tables
+    "dlt.destinations.impl.filesystem.factory.filesystem",  # the destination subclassed
+    "dlt.destinations.impl.filesystem.filesystem.FilesystemClient",
+    "dlt.destinations.impl.filesystem.filesystem.IcebergLoadFilesystemJob",
+    "dlt.destinations.impl.filesystem.filesystem.ReferenceFollowupJob",
+    "dlt.destinations.job_impl.FinalizedLoadJob",  # jobs dlt marks done without running
+    "dlt.common.libs.pyiceberg.ensure_iceberg_compatible_arrow_schema",  # dlt's Arrow typing
+    "dlt.destinations.impl.filesystem.iceberg_adapter.TABLE_PROPERTIES_HINT",
+    "dlt.destinations.impl.filesystem.iceberg_partition_spec.build_iceberg_partition_spec",
 )
 
 
